@@ -1,0 +1,1 @@
+"""hkg-rdf: the Hugging Face Hub knowledge graph (HuggingKG) as Linked Data."""

@@ -1,0 +1,5 @@
+"""``python -m hkg_rdf`` runs the command line."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,176 @@
+"""The ``hkg-rdf`` command line: convert, load, validate, query, dump, export, stats.
+
+Exit codes: 0 success (for validate: conforms), 1 validation found violations,
+2 unusable input (the message names file, record and field; nothing is written).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from . import __doc__ as package_doc
+from .errors import InputError
+from .iris import DEFAULT_BASE_IRI, IriMinter
+from .report import Report
+
+EXIT_VIOLATIONS = 1
+EXIT_INPUT = 2
+
+base_iri_option = click.option(
+    "--base-iri", default=DEFAULT_BASE_IRI, show_default=True, envvar="HKG_BASE_IRI",
+    help="Base of entity IRIs: <base><type>/<id>.",
+)
+store_option = click.option("--store", "store_dir", type=click.Path(path_type=Path), required=True, help="Store directory.")
+keep_dangling_option = click.option(
+    "--keep-dangling", is_flag=True, help="Keep edges whose ends are not among the entities (default: skip and count them)."
+)
+report_option = click.option("--report", "report_path", type=click.Path(path_type=Path), help="Also write the run's report as JSON.")
+
+
+def _minter(base_iri: str) -> IriMinter:
+    try:
+        return IriMinter(base_iri)
+    except ValueError as error:
+        raise InputError("--base-iri", str(error)) from error
+
+
+def _finish(report: Report, report_path: Path | None) -> None:
+    click.echo(report.summary(), err=True)
+    if report_path:
+        report.write(report_path)
+
+
+class Cli(click.Group):
+    """A click group that turns InputError into a clear message and exit code 2."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except InputError as error:
+            click.echo(f"error: {error}", err=True)
+            sys.exit(EXIT_INPUT)
+
+
+@click.group(cls=Cli, help=package_doc)
+@click.version_option(package_name="hkg-rdf")
+def main() -> None:
+    pass
+
+
+@main.command(epilog="Example: hkg-rdf convert examples/HuggingKG_V20241215000000 -o hkg.ttl.gz")
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Output file: .nt .ttl .nq .trig .jsonld .rdf, optionally .gz.")
+@base_iri_option
+@keep_dangling_option
+@report_option
+def convert(source: Path, output: Path, base_iri: str, keep_dangling: bool, report_path: Path | None) -> None:
+    """Convert a HuggingKG release (directory or .zip) or a triples.txt to an RDF file."""
+    from .convert import convert as run
+
+    _finish(run(source, output, _minter(base_iri), keep_dangling), report_path)
+
+
+@main.command(epilog="Example: hkg-rdf load examples/HuggingKG_V20241215000000 --store hkg-store")
+@click.argument("sources", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@store_option
+@base_iri_option
+@keep_dangling_option
+@click.option("--replace", is_flag=True, help="Replace the store's content instead of adding to it.")
+@report_option
+def load(sources: tuple[Path, ...], store_dir: Path, base_iri: str, keep_dangling: bool, replace: bool, report_path: Path | None) -> None:
+    """Load releases, triples.txt files or RDF files into the store, atomically.
+
+    Either every source is loaded, or the store keeps its previous content.
+    """
+    from .load import load as run
+
+    _finish(run(store_dir, list(sources), _minter(base_iri), keep_dangling, replace), report_path)
+
+
+@main.command(epilog="Examples: hkg-rdf validate hkg.ttl.gz    hkg-rdf validate --store hkg-store --report report.ttl")
+@click.argument("files", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--store", "store_dir", type=click.Path(exists=True, path_type=Path), help="Validate a store instead of files.")
+@click.option("--shapes", type=click.Path(exists=True, path_type=Path), help="SHACL shapes (default: the hkg-rdf shapes).")
+@click.option("--report", "report_path", type=click.Path(path_type=Path), help="Write the standard SHACL validation report (Turtle).")
+@click.option("--examples", default=5, show_default=True, help="Examples shown per shape and constraint.")
+def validate(files: tuple[Path, ...], store_dir: Path | None, shapes: Path | None, report_path: Path | None, examples: int) -> None:
+    """Check RDF files or a store against the SHACL shapes.
+
+    Exit 0 if the data conforms, 1 if there are violations, 2 if the input is unusable.
+    """
+    from . import validate as validation
+    from .store import open_read_only
+
+    if bool(files) == bool(store_dir):
+        raise click.UsageError("give RDF files or --store DIR (not both)")
+    if store_dir:
+        result = validation.validate_store(open_read_only(store_dir), shapes)
+    else:
+        result = validation.validate_files(list(files), shapes)
+    click.echo(result.summary(examples))
+    if report_path:
+        result.write_report(report_path)
+    sys.exit(0 if result.conforms else EXIT_VIOLATIONS)
+
+
+@main.command(epilog="Example: hkg-rdf query --store hkg-store -f examples/queries/lineage-down.rq")
+@store_option
+@click.argument("sparql", required=False)
+@click.option("-f", "--file", "query_file", type=click.Path(exists=True, path_type=Path), help="Read the query from a file.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "xml", "csv", "tsv", "ttl", "nt", "jsonld"]), default="table", show_default=True)
+def query(store_dir: Path, sparql: str | None, query_file: Path | None, fmt: str) -> None:
+    """Run a SPARQL query on the store (prefixes hkg:, rdfs:, prov:, schema:, ... predeclared)."""
+    from .query import run, write_results
+    from .store import open_read_only
+
+    if bool(sparql) == bool(query_file):
+        raise click.UsageError("give a QUERY or -f FILE (not both)")
+    text = query_file.read_text(encoding="utf-8") if query_file else sparql
+    results = run(open_read_only(store_dir), text, str(query_file or "query"))
+    write_results(results, fmt, click.get_text_stream("stdout"), click.get_binary_stream("stdout"))
+
+
+@main.command(epilog="Example: hkg-rdf dump --store hkg-store -o hkg.nt.gz")
+@store_option
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Output file: .nt .ttl .nq .trig .jsonld .rdf, optionally .gz.")
+def dump(store_dir: Path, output: Path) -> None:
+    """Write the store's content to an RDF file for other tools."""
+    from .dump import dump as run
+    from .store import open_read_only
+
+    run(open_read_only(store_dir), output)
+
+
+@main.command(epilog="Example: hkg-rdf export --store hkg-store --to huggingkg -o release-again/")
+@store_option
+@click.option("--to", "target", type=click.Choice(["huggingkg"]), default="huggingkg", show_default=True, help="Output format.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Output directory.")
+@base_iri_option
+def export(store_dir: Path, target: str, output: Path, base_iri: str) -> None:
+    """Write the store back in the HuggingKG release format: 38 JSON files and triples.txt."""
+    from .export import export_release
+    from .store import open_read_only
+
+    counts = export_release(open_read_only(store_dir), output, _minter(base_iri))
+    click.echo(f"wrote {sum(counts.values()):,} records to {output}", err=True)
+
+
+@main.command(epilog="Example: hkg-rdf stats --store hkg-store --json")
+@store_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def stats(store_dir: Path, as_json: bool) -> None:
+    """Count entities per type, edges per relation and triples in the store."""
+    import json
+
+    from .stats import format_stats, stats as run
+    from .store import open_read_only
+
+    result = run(open_read_only(store_dir))
+    click.echo(json.dumps(result, indent=1) if as_json else format_stats(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""The one place that mints entity IRIs and reads them back.
+
+An entity IRI is ``<base><segment>/<id>``: a path segment per entity type (ids are unique per
+type only: a model and a dataset may share ``owner/name``), then the Hub id percent-encoded
+(UTF-8) except for unreserved characters and ``/``, so ``google-bert/bert-base-uncased`` stays
+readable while any id (unicode, spaces, ``#``, ``?``, ``%``) gives a valid IRI that decodes to
+exactly the same id. Path segments made only of dots are encoded too, because HTTP clients
+would otherwise collapse ``.`` and ``..`` when the IRI is dereferenced.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import quote, unquote
+
+from .vocab import EntityType, Vocabulary, vocabulary
+
+DEFAULT_BASE_IRI = "https://w3id.org/huggingkg/resource/"
+_DOT_SEGMENT = re.compile(r"(?:(?<=/)|^)(\.+)(?=/|$)")
+_BASE_IRI = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^\s<>\"{}|\\^`]*/$")
+
+
+def encode_id(entity_id: str) -> str:
+    """Percent-encode a Hub id for use as an IRI path (reversible by :func:`decode_id`)."""
+    encoded = quote(entity_id, safe="/")
+    if "." in encoded:
+        encoded = _DOT_SEGMENT.sub(lambda m: "%2E" * len(m.group(1)), encoded)
+    return encoded
+
+
+def decode_id(path: str) -> str:
+    """Invert :func:`encode_id`; raises ValueError on a malformed escape."""
+    return unquote(path, errors="strict")
+
+
+@dataclass(frozen=True)
+class IriMinter:
+    """Mints and parses entity IRIs under one base IRI."""
+
+    base: str = DEFAULT_BASE_IRI
+
+    def __post_init__(self) -> None:
+        if not _BASE_IRI.match(self.base):
+            raise ValueError(f"base IRI must be an absolute IRI ending in '/': {self.base!r}")
+
+    def prefix(self, entity_type: EntityType) -> str:
+        return f"{self.base}{entity_type.segment}/"
+
+    def mint(self, entity_type: EntityType, entity_id: str) -> str:
+        return f"{self.base}{entity_type.segment}/{encode_id(entity_id)}"
+
+    def parse(self, iri: str, vocab: Vocabulary | None = None) -> tuple[EntityType, str] | None:
+        """The (type, id) an IRI of ours names, or None for an IRI minted elsewhere."""
+        if not iri.startswith(self.base):
+            return None
+        segment, sep, rest = iri[len(self.base):].partition("/")
+        if not sep:
+            return None
+        try:
+            return (vocab or vocabulary()).type_by_segment(segment), decode_id(rest)
+        except (KeyError, UnicodeDecodeError):
+            return None

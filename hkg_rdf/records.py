@@ -1,0 +1,256 @@
+"""Sources -> records: read a HuggingKG release (directory or .zip) or a triples.txt, streaming.
+
+Every record is checked against the mapping (key present, each field of the right kind) as it
+streams by; the first bad one raises :class:`InputError` naming file, record index and field.
+Records never pile up in memory: a 5 GB models.json passes through one record at a time.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import IO, NamedTuple
+
+import ijson
+
+from .errors import InputError
+from .report import Report
+from .vocab import XSD_DATETIME, EntityType, Field, Relation, Vocabulary, vocabulary
+
+EXTRA_DATA = "extra_data"
+_DATETIME = re.compile(
+    r"-?\d{4,}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d+)?(Z|[+-]\d\d:\d\d)?"
+)
+
+
+class Entity(NamedTuple):
+    """A checked entity record: its type, id and field values (None for null, [] for no items)."""
+
+    type: EntityType
+    id: str
+    values: dict
+
+
+class Edge(NamedTuple):
+    """One pair of a relation file, as the release lists it (subject key first)."""
+
+    relation: Relation
+    subject: str
+    object: str
+
+
+# ---------------------------------------------------------------- field checks
+
+
+def _check_string(value: object) -> bool:
+    return isinstance(value, str)
+
+
+def _check_datetime(value: object) -> bool:
+    return isinstance(value, str) and _DATETIME.fullmatch(value) is not None
+
+
+def _check_count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _describe(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _scalar_check(field: Field) -> tuple[Callable[[object], bool], str]:
+    if field.datatype == XSD_DATETIME:
+        return _check_datetime, "an ISO 8601 date-time (e.g. 2024-12-15T10:31:02.000Z) or null"
+    if field.is_count:
+        return _check_count, "a non-negative integer or null"
+    return _check_string, "a string or null"
+
+
+@dataclass(frozen=True)
+class RecordChecker:
+    """Checks the records of one entity file, one field at a time."""
+
+    entity_type: EntityType
+    file: str
+
+    def check(self, index: int, record: object, report: Report) -> Entity:
+        if not isinstance(record, dict):
+            raise InputError(self.file, f"expected a JSON object, got {_describe(record)}", index)
+        key = self.entity_type.key.name
+        entity_id = record.get(key)
+        if not isinstance(entity_id, str) or not entity_id:
+            raise InputError(self.file, f"the key is missing or not a non-empty string ({_describe(entity_id)})", index, key)
+        values = {f.name: self._value(index, record, f, report) for f in self.entity_type.fields}
+        for extra in record.keys() - values.keys():
+            report.skip(f"{self.file}: unknown field {extra!r} (not in the mapping)", entity_id)
+        return Entity(self.entity_type, entity_id, values)
+
+    def _value(self, index: int, record: dict, field: Field, report: Report) -> object:
+        if field.name not in record:
+            report.keep(f"{self.file}: field {field.name!r} missing, read as {'[]' if field.is_list else 'null'}", index)
+            return [] if field.is_list else None
+        value = record[field.name]
+        if field.is_list:
+            return self._list(index, value, field, report)
+        if value is None:
+            return None
+        ok, expected = _scalar_check(field)
+        if not ok(value):
+            raise InputError(self.file, f"expected {expected}, got {_describe(value)}", index, field.name)
+        return value
+
+    def _list(self, index: int, value: object, field: Field, report: Report) -> list:
+        if value is None:
+            report.keep(f"{self.file}: field {field.name!r} is null, read as []", index)
+            return []
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise InputError(self.file, f"expected a list of strings, got {_describe(value)}", index, field.name)
+        return value
+
+
+# ---------------------------------------------------------------- JSON streaming
+
+
+def _json_records(stream: IO[bytes], file: str) -> Iterator[tuple[int, object]]:
+    """(index, record) for each element of a top-level JSON array, streaming."""
+    index = -1
+    try:
+        for index, record in enumerate(ijson.items(stream, "item", use_float=True)):
+            yield index, record
+    except ijson.JSONError as error:
+        raise InputError(file, f"malformed JSON after record {index}: {error}", index + 1) from error
+    except (zipfile.BadZipFile, EOFError, OSError) as error:
+        raise InputError(file, f"cannot read (truncated or corrupt archive?): {error}", index + 1) from error
+
+
+def _edge(relation: Relation, file: str, index: int, record: object) -> Edge:
+    if not isinstance(record, dict):
+        raise InputError(file, f"expected a JSON object, got {_describe(record)}", index)
+    expected = {relation.subject_key, relation.object_key}
+    if record.keys() != expected:
+        wrong = sorted(record.keys() ^ expected)
+        raise InputError(file, f"expected exactly the keys {sorted(expected)}, got {sorted(record)}", index, wrong[0])
+    subject, obj = record[relation.subject_key], record[relation.object_key]
+    for key, value in ((relation.subject_key, subject), (relation.object_key, obj)):
+        if not isinstance(value, str) or not value:
+            raise InputError(file, f"expected a non-empty string id, got {_describe(value)}", index, key)
+    return Edge(relation, subject, obj)
+
+
+# ---------------------------------------------------------------- release (directory or zip)
+
+
+class Release:
+    """A HuggingKG release: a directory ``HuggingKG_V.../`` (or one holding it) or its .zip."""
+
+    def __init__(self, path: Path, vocab: Vocabulary | None = None):
+        self.path = path
+        self.vocab = vocab or vocabulary()
+        self._zip: zipfile.ZipFile | None = None
+        if path.is_file():
+            try:
+                self._zip = zipfile.ZipFile(path)
+            except (zipfile.BadZipFile, OSError) as error:
+                raise InputError(str(path), f"not a readable zip archive (truncated?): {error}") from error
+            names = [PurePosixPath(n) for n in self._zip.namelist() if not n.endswith("/")]
+        elif path.is_dir():
+            names = [p.relative_to(path) for p in path.rglob("*") if p.is_file()]
+        else:
+            raise InputError(str(path), "no such release directory or zip file")
+        self.members = self._index(names)
+
+    def _index(self, names: list) -> dict[str, str]:
+        """Map release file names to members, ignoring extra_data/ and unknown files."""
+        known = {t.file for t in self.vocab.types} | {f"{r.name}.json" for r in self.vocab.relations}
+        members: dict[str, str] = {}
+        self.ignored: list[str] = []
+        for name in sorted(names, key=str):
+            if name.name in known and EXTRA_DATA not in name.parts[:-1]:
+                if name.name in members:
+                    raise InputError(str(self.path / str(name)), f"second copy of {name.name} (first: {members[name.name]})")
+                members[name.name] = str(name)
+            else:
+                self.ignored.append(str(name))
+        if not members:
+            raise InputError(str(self.path), "no HuggingKG release files found (expected models.json, ...)")
+        self.missing = sorted(known - members.keys())
+        return members
+
+    def label(self, name: str) -> str:
+        return str(self.path / self.members[name]) if self._zip is None else f"{self.path}!{self.members[name]}"
+
+    @contextmanager
+    def open(self, name: str) -> Iterator[IO[bytes]]:
+        member = self.members[name]
+        if self._zip is not None:
+            try:
+                stream = self._zip.open(member)
+            except (zipfile.BadZipFile, OSError) as error:
+                raise InputError(self.label(name), f"cannot open archive member: {error}") from error
+        else:
+            stream = open(self.path / member, "rb")
+        with stream:
+            yield stream
+
+    def report_files(self, report: Report) -> None:
+        skipped_extra = [n for n in self.ignored if EXTRA_DATA in PurePosixPath(n).parts]
+        for name in self.ignored:
+            if name not in skipped_extra:
+                report.notice(f"ignored unknown file {name}")
+        if skipped_extra:
+            report.notice(f"ignored {len(skipped_extra)} file(s) under {EXTRA_DATA}/ (id lists, not part of the graph)")
+        for name in self.missing:
+            report.notice(f"release has no {name}: nothing of it converted")
+
+    def entities(self, report: Report) -> Iterator[Entity]:
+        for entity_type in self.vocab.types:
+            if entity_type.file not in self.members:
+                continue
+            checker = RecordChecker(entity_type, self.label(entity_type.file))
+            with self.open(entity_type.file) as stream:
+                for index, record in _json_records(stream, checker.file):
+                    yield checker.check(index, record, report)
+
+    def edges(self) -> Iterator[Edge]:
+        for relation in self.vocab.relations:
+            name = f"{relation.name}.json"
+            if name not in self.members:
+                continue
+            label = self.label(name)
+            with self.open(name) as stream:
+                for index, record in _json_records(stream, label):
+                    yield _edge(relation, label, index, record)
+
+
+# ---------------------------------------------------------------- triples.txt
+
+
+def edge_list(path: Path, vocab: Vocabulary | None = None) -> Iterator[Edge]:
+    """The edges of a ``triples.txt`` (``head<TAB>relation<TAB>tail`` per line), streaming."""
+    vocab = vocab or vocabulary()
+    try:
+        with open(path, encoding="utf-8", newline="\n") as lines:
+            for number, line in enumerate(lines, 1):
+                line = line.rstrip("\r\n")
+                if not line:
+                    continue
+                parts = line.split("\t")
+                if len(parts) != 3:
+                    raise InputError(str(path), f"expected head<TAB>relation<TAB>tail, got {len(parts)} column(s)", number, unit="line")
+                head, name, tail = parts
+                try:
+                    relation = vocab.relation(name)
+                except KeyError:
+                    raise InputError(str(path), f"unknown relation {name!r}", number, "relation", unit="line") from None
+                if not head or not tail:
+                    raise InputError(str(path), "empty id", number, "head" if not head else "tail", unit="line")
+                yield Edge(relation, head, tail)
+    except UnicodeDecodeError as error:
+        raise InputError(str(path), f"not UTF-8 text: {error}") from error
+    except OSError as error:
+        raise InputError(str(path), f"cannot read: {error}") from error

@@ -1,0 +1,112 @@
+"""The persistent Oxigraph store on disk, with atomic loads.
+
+A store directory holds versions of an Oxigraph database and a symlink ``current`` naming
+the live one::
+
+    STORE/current -> v1732270000123456789
+    STORE/v1732270000123456789/      (an Oxigraph/RocksDB directory)
+
+A load works on a new version (a hard-linked checkpoint of the live one, or an empty one),
+bulk-loads into it, and only then swaps ``current`` with an atomic rename. A failure or a kill
+at any point leaves ``current`` naming the previous, intact version; the next load removes
+leftovers. Readers open ``current`` read-only and are never blocked by a load.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from .errors import InputError
+
+CURRENT = "current"
+VERSION_PREFIX = "v"
+LOCK = ".lock"
+
+Loader = Callable[[ox.Store], None]
+
+
+def live_path(store_dir: Path) -> Path:
+    """The Oxigraph directory holding the store's live version."""
+    current = store_dir / CURRENT
+    if current.is_symlink():
+        return store_dir / os.readlink(current)
+    if (store_dir / "CURRENT").exists():  # a plain Oxigraph directory (RocksDB marker file)
+        return store_dir
+    raise InputError(str(store_dir), "not an hkg-rdf store (no 'current' version); create one with 'hkg-rdf load'")
+
+
+def open_read_only(store_dir: Path) -> ox.Store:
+    """Open the live version for reading; never blocks on, nor is disturbed by, a load."""
+    path = live_path(store_dir)
+    try:
+        return ox.Store.read_only(str(path))
+    except OSError as error:
+        raise InputError(str(store_dir), f"cannot open the store: {error}") from error
+
+
+@contextmanager
+def _locked(store_dir: Path) -> Iterator[None]:
+    store_dir.mkdir(parents=True, exist_ok=True)
+    with open(store_dir / LOCK, "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise InputError(str(store_dir), "another load is writing to this store") from None
+        yield
+
+
+def _new_version(store_dir: Path) -> Path:
+    return store_dir / f"{VERSION_PREFIX}{time.time_ns()}"
+
+
+def _remove_stale(store_dir: Path, keep: Path | None) -> None:
+    """Delete versions other than the live one (left by a finished or an interrupted load)."""
+    for child in store_dir.iterdir():
+        if child.is_dir() and child.name.startswith(VERSION_PREFIX) and child != keep:
+            shutil.rmtree(child, ignore_errors=True)
+
+
+def _swap(store_dir: Path, version: Path) -> None:
+    link = store_dir / f"{CURRENT}.tmp"
+    if link.is_symlink():
+        link.unlink()
+    link.symlink_to(version.name)
+    os.replace(link, store_dir / CURRENT)
+    fd = os.open(store_dir, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def load_atomically(store_dir: Path, loader: Loader, replace: bool = False) -> Path:
+    """Run ``loader`` on a new version of the store and make it live only if it succeeds.
+
+    Unless ``replace``, the new version starts as a checkpoint (hard links, no copy) of the
+    live one, so the load adds to what is stored.
+    """
+    with _locked(store_dir):
+        live = live_path(store_dir) if (store_dir / CURRENT).is_symlink() else None
+        _remove_stale(store_dir, keep=live)
+        version = _new_version(store_dir)
+        try:
+            if live is not None and not replace:
+                ox.Store.read_only(str(live)).backup(str(version))
+            store = ox.Store(str(version))
+            loader(store)
+            store.flush()
+            del store
+            _swap(store_dir, version)
+        except BaseException:
+            shutil.rmtree(version, ignore_errors=True)
+            raise
+        _remove_stale(store_dir, keep=version)
+        return version

@@ -7,8 +7,10 @@ Records never pile up in memory: a 5 GB models.json passes through one record at
 
 from __future__ import annotations
 
+import lzma
 import re
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,8 +25,10 @@ from .vocab import XSD_DATETIME, EntityType, Field, Relation, Vocabulary, vocabu
 
 EXTRA_DATA = "extra_data"
 _DATETIME = re.compile(
-    r"-?\d{4,}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d+)?(Z|[+-]\d\d:\d\d)?"
+    r"(?P<year>-?\d{4,})-(?P<month>0[1-9]|1[0-2])-(?P<day>0[1-9]|[12]\d|3[01])"
+    r"T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d+)?(Z|[+-]\d\d:\d\d)?"
 )
+_DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
 class Entity(NamedTuple):
@@ -51,7 +55,12 @@ def _check_string(value: object) -> bool:
 
 
 def _check_datetime(value: object) -> bool:
-    return isinstance(value, str) and _DATETIME.fullmatch(value) is not None
+    match = _DATETIME.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
+        return False
+    year, month, day = int(match["year"]), int(match["month"]), int(match["day"])
+    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    return day <= (_DAYS_IN_MONTH[month - 1] if month != 2 or leap else 28)
 
 
 def _check_count(value: object) -> bool:
@@ -116,15 +125,43 @@ class RecordChecker:
 # ---------------------------------------------------------------- JSON streaming
 
 
+class _Prepended:
+    """A binary stream with bytes already read from it put back in front (for ijson)."""
+
+    def __init__(self, head: bytes, stream: IO[bytes]):
+        self._head, self._stream = head, stream
+
+    def read(self, size: int = -1) -> bytes:
+        if size == 0:
+            return b""
+        if self._head:
+            head, self._head = self._head, b""
+            return head
+        return self._stream.read(size)
+
+
+def _array_stream(stream: IO[bytes], file: str) -> _Prepended:
+    """The stream, checked to hold a JSON array: ijson would read anything else as no records."""
+    first = stream.read(1)
+    while first.isspace():
+        first = stream.read(1)
+    if first != b"[":
+        found = "an empty file" if not first else f"a document starting with {first.decode('latin-1')!r}"
+        raise InputError(file, f"expected a JSON array of records, got {found}")
+    return _Prepended(first, stream)
+
+
 def _json_records(stream: IO[bytes], file: str) -> Iterator[tuple[int, object]]:
     """(index, record) for each element of a top-level JSON array, streaming."""
     index = -1
     try:
-        for index, record in enumerate(ijson.items(stream, "item", use_float=True)):
+        for index, record in enumerate(ijson.items(_array_stream(stream, file), "item", use_float=True)):
             yield index, record
     except ijson.JSONError as error:
         raise InputError(file, f"malformed JSON after record {index}: {error}", index + 1) from error
-    except (zipfile.BadZipFile, EOFError, OSError) as error:
+    except UnicodeDecodeError as error:  # yajl lets overlong / surrogate UTF-8 sequences through to Python
+        raise InputError(file, f"not UTF-8 text after record {index}: {error}", index + 1) from error
+    except (zipfile.BadZipFile, EOFError, OSError, zlib.error, lzma.LZMAError) as error:
         raise InputError(file, f"cannot read (truncated or corrupt archive?): {error}", index + 1) from error
 
 
@@ -234,9 +271,12 @@ def edge_list(path: Path, vocab: Vocabulary | None = None) -> Iterator[Edge]:
     """The edges of a ``triples.txt`` (``head<TAB>relation<TAB>tail`` per line), streaming."""
     vocab = vocab or vocabulary()
     try:
-        with open(path, encoding="utf-8", newline="\n") as lines:
-            for number, line in enumerate(lines, 1):
-                line = line.rstrip("\r\n")
+        with open(path, "rb") as lines:
+            for number, raw in enumerate(lines, 1):
+                try:
+                    line = raw.decode("utf-8").rstrip("\r\n")
+                except UnicodeDecodeError as error:
+                    raise InputError(str(path), f"not UTF-8 text: {error}", number, unit="line") from None
                 if not line:
                     continue
                 parts = line.split("\t")
@@ -250,7 +290,5 @@ def edge_list(path: Path, vocab: Vocabulary | None = None) -> Iterator[Edge]:
                 if not head or not tail:
                     raise InputError(str(path), "empty id", number, "head" if not head else "tail", unit="line")
                 yield Edge(relation, head, tail)
-    except UnicodeDecodeError as error:
-        raise InputError(str(path), f"not UTF-8 text: {error}") from error
     except OSError as error:
         raise InputError(str(path), f"cannot read: {error}") from error

@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import quote, unquote
 
+import pyoxigraph as ox
+
 from .vocab import EntityType, Vocabulary, vocabulary
 
 DEFAULT_BASE_IRI = "https://w3id.org/huggingkg/resource/"
@@ -43,6 +45,10 @@ class IriMinter:
     def __post_init__(self) -> None:
         if not _BASE_IRI.match(self.base):
             raise ValueError(f"base IRI must be an absolute IRI ending in '/': {self.base!r}")
+        try:  # the pattern lets through e.g. bad %-escapes or hosts, which no RDF parser accepts
+            ox.NamedNode(self.base)
+        except ValueError as error:
+            raise ValueError(f"base IRI is not a valid IRI ({error}): {self.base!r}") from None
 
     def prefix(self, entity_type: EntityType) -> str:
         return f"{self.base}{entity_type.segment}/"

@@ -14,7 +14,7 @@ from .errors import InputError
 from .iris import IriMinter
 from .records import Edge, Entity, Release, edge_list
 from .report import Report
-from .vocab import RDF_TYPE, XSD_STRING, EntityType, Field, Vocabulary, vocabulary
+from .vocab import RDF_TYPE, XSD_DATETIME, XSD_STRING, EntityType, Field, Vocabulary, vocabulary
 
 _ESCAPES = {ord("\\"): "\\\\", ord('"'): '\\"', ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"}
 _ESCAPES.update({c: f"\\u{c:04X}" for c in [*range(0x20), 0x7F] if c not in _ESCAPES})
@@ -24,6 +24,25 @@ def literal(value: str, datatype: str = XSD_STRING) -> str:
     """An N-Triples literal; xsd:string is written plain, as RDF 1.1 canonical form has it."""
     text = '"' + value.translate(_ESCAPES) + '"'
     return text if datatype == XSD_STRING else f"{text}^^<{datatype}>"
+
+
+def canonical_datetime(value: str) -> str:
+    """The canonical form of a checked xsd:dateTime, the one Oxigraph stores and returns.
+
+    The release writes "2024-12-15T10:31:02.000Z"; the store keeps "2024-12-15T10:31:02Z"
+    (no trailing zeros in the fraction, "Z" for a zero offset). Writing the canonical form
+    keeps converted files and the store carrying the same terms, as for counts.
+    """
+    body, zone = value, ""
+    if value.endswith("Z"):
+        body, zone = value[:-1], "Z"
+    elif len(value) > 6 and value[-6] in "+-" and value[-3] == ":":
+        body, zone = value[:-6], value[-6:]
+    if zone in ("+00:00", "-00:00"):
+        zone = "Z"
+    if "." in body:
+        body = body.rstrip("0").rstrip(".")
+    return body + zone
 
 
 class TripleMaker:
@@ -52,7 +71,11 @@ class TripleMaker:
 
     @staticmethod
     def _value(field: Field, value: str | int) -> str:
-        return literal(str(value) if field.is_count else value, field.literal_datatype)
+        if field.is_count:
+            value = str(value)
+        elif field.datatype == XSD_DATETIME:
+            value = canonical_datetime(value)
+        return literal(value, field.literal_datatype)
 
     def edge(self, edge: Edge) -> str:
         relation = edge.relation

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from .rdfio import atomic_output, rdf_format, takes_prefixes
+from .rdfio import XmlWriter, atomic_output, rdf_format, takes_prefixes
 from .vocab import PREFIXES
 
 
@@ -15,7 +15,7 @@ def dump(store: ox.Store, output: Path) -> None:
     fmt = rdf_format(output)
     with atomic_output(output) as out:
         store.dump(
-            out,
+            XmlWriter(out, str(output)) if fmt == ox.RdfFormat.RDF_XML else out,
             fmt,
             from_graph=None if fmt.supports_datasets else ox.DefaultGraph(),
             prefixes=PREFIXES if takes_prefixes(fmt) else None,

@@ -7,6 +7,7 @@ from typing import IO
 import pyoxigraph as ox
 
 from .errors import InputError
+from .rdfio import XmlWriter
 from .vocab import PREFIXES
 
 RESULT_FORMATS = {"json": ox.QueryResultsFormat.JSON, "xml": ox.QueryResultsFormat.XML, "csv": ox.QueryResultsFormat.CSV, "tsv": ox.QueryResultsFormat.TSV}
@@ -23,11 +24,16 @@ def run(store: ox.Store, sparql: str, label: str = "query") -> ox.QuerySolutions
         raise InputError(label, f"SPARQL syntax error: {error}") from error
 
 
+# one table row per result row: line breaks become a visible mark, other control characters
+# (a README's CR or ANSI escapes, which a terminal would act on) their Unicode control pictures
+_CELL_CHARS = {c: chr(0x2400 + c) for c in range(0x20)} | {0x7F: "\u2421", 0x0A: "\u23ce", 0x09: " ", 0x85: "\u23ce", 0x2028: "\u23ce", 0x2029: "\u23ce"}
+
+
 def _cell(term: object) -> str:
     if term is None:
         return ""
     text = term.value if isinstance(term, (ox.NamedNode, ox.Literal)) else str(term)
-    text = text.replace("\n", "\u23ce").replace("\t", " ")
+    text = text.replace("\r\n", "\n").replace("\r", "\n").translate(_CELL_CHARS)
     return text if len(text) <= CELL_WIDTH else text[: CELL_WIDTH - 1] + "\u2026"
 
 
@@ -45,6 +51,8 @@ def _table(solutions: ox.QuerySolutions, out: IO[str]) -> int:
 
 def write_results(results: object, fmt: str, text_out: IO[str], binary_out: IO[bytes]) -> None:
     """Write query results in ``fmt``; graph results default to Turtle in table mode."""
+    if fmt == "xml":  # a CR in a literal must reach XML parsers as &#13;, not as a raw byte
+        binary_out = XmlWriter(binary_out, "--format xml", strict=False)
     if isinstance(results, ox.QueryBoolean):
         if fmt in RESULT_FORMATS:
             results.serialize(binary_out, RESULT_FORMATS[fmt])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -65,6 +66,38 @@ class ChunkReader(io.RawIOBase):
         return size
 
 
+_XML_FORBIDDEN = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]|\xef\xbf[\xbe\xbf]")
+
+
+class XmlWriter:
+    """A binary stream for XML that pyoxigraph writes (RDF/XML, SPARQL XML results).
+
+    pyoxigraph writes a carriage return inside a literal as a raw byte, which every XML parser
+    reads back as a line feed (end-of-line normalisation): a README's CR LF would come back as
+    LF. It is written as the character reference ``&#13;`` instead. Characters XML 1.0 cannot
+    carry at all (the other C0 controls, U+FFFE, U+FFFF) raise InputError when ``strict``,
+    rather than leave a file that no XML parser accepts.
+    """
+
+    def __init__(self, out: IO[bytes], label: str, strict: bool = True):
+        self._out, self._label, self._strict, self._tail = out, label, strict, b""
+
+    def write(self, data) -> int:
+        data = bytes(data)
+        if self._strict:
+            window = self._tail + data
+            forbidden = _XML_FORBIDDEN.search(window)
+            if forbidden:
+                char = ord(forbidden.group().decode("utf-8"))
+                raise InputError(self._label, f"XML 1.0 cannot carry the character U+{char:04X} found in a literal; write another format (.nt, .ttl, .jsonld, ...)")
+            self._tail = window[-2:]
+        self._out.write(data.replace(b"\r", b"&#13;"))
+        return len(data)
+
+    def flush(self) -> None:
+        self._out.flush()
+
+
 @contextmanager
 def atomic_output(path: Path) -> Iterator[IO[bytes]]:
     """A binary stream (gzip for .gz) that becomes ``path`` only when the block succeeds."""
@@ -86,7 +119,8 @@ def write_ntriples_as(chunks: Iterable[bytes], path: Path) -> None:
                 out.write(chunk)
         else:
             triples = ox.parse(ChunkReader(chunks), ox.RdfFormat.N_TRIPLES, lenient=True)
-            ox.serialize(triples, out, fmt, prefixes=PREFIXES if takes_prefixes(fmt) else None)
+            target = XmlWriter(out, str(path)) if fmt == ox.RdfFormat.RDF_XML else out
+            ox.serialize(triples, target, fmt, prefixes=PREFIXES if takes_prefixes(fmt) else None)
 
 
 def takes_prefixes(fmt: ox.RdfFormat) -> bool:

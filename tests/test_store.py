@@ -1,0 +1,255 @@
+"""The on-disk store: loads are atomic (a failure or a kill leaves the previous version live),
+add to or replace the content, never disturb readers, and exclude each other.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import REPO, invoke, must, read_json, run_module, store_triples, write_json
+
+from hkg_rdf.store import open_read_only
+
+HKG = "https://w3id.org/huggingkg/ontology#"
+COUNT_MODELS = "SELECT (COUNT(*) AS ?n) WHERE { ?m a hkg:Model }"
+
+
+def versions(store: Path) -> list[str]:
+    """The version directories of a store (a checkpoint in the making is "v<digits>.tmp" first)."""
+    return sorted(p.name for p in store.iterdir() if p.is_dir() and re.fullmatch(r"v\d+", p.name))
+
+
+def live(store: Path) -> str:
+    return os.readlink(store / "current")
+
+
+def count(store_or_reader, sparql: str = COUNT_MODELS) -> int:
+    reader = open_read_only(store_or_reader) if isinstance(store_or_reader, Path) else store_or_reader
+    (row,) = reader.query(sparql, prefixes={"hkg": HKG})
+    return int(row["n"].value)
+
+
+def _model(i: int) -> dict:
+    return {
+        "id": f"gen{i % 997}/model-{i}", "name": f"model-{i}", "createdAt": "2024-06-01T12:00:00.000Z", "lastModified": None,
+        "downloads": i, "likes": i % 13, "region": None, "license": "mit", "libraries": ["transformers"], "languages": [],
+        "other": [], "pipeline_tag": [], "description": None,
+    }
+
+
+_generated: dict[int, Path] = {}
+
+
+@pytest.fixture(scope="module")
+def generated_release(tmp_path_factory):
+    """``generated_release(n)``: a release of n small model records written by the test (cached)."""
+
+    def make(n: int) -> Path:
+        if n not in _generated:
+            release = tmp_path_factory.mktemp(f"gen{n}") / "HuggingKG_V20990101000000"
+            release.mkdir()
+            with open(release / "models.json", "w", encoding="utf-8") as out:
+                out.write("[\n")
+                out.write(",\n".join(json.dumps(_model(i)) for i in range(n)))
+                out.write("\n]\n")
+            _generated[n] = release
+        return _generated[n]
+
+    return make
+
+
+def _extra_nt(tmp_path: Path) -> Path:
+    path = tmp_path / "extra.nt"
+    path.write_text(
+        "<http://example.org/a> <http://example.org/p> <http://example.org/b> .\n"
+        '<http://example.org/a> <http://example.org/q> "x\\ty" .\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+EXTRA = frozenset({
+    "<http://example.org/a> <http://example.org/p> <http://example.org/b>",
+    '<http://example.org/a> <http://example.org/q> "x\\ty"',
+})
+
+
+def _wait_for_new_version(store: Path, old: list[str], proc: subprocess.Popen, timeout: float = 30) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        new = set(versions(store)) - set(old)
+        if new:
+            return new.pop()
+        assert proc.poll() is None, f"the load ended before creating a version: {proc.communicate()}"
+        time.sleep(0.01)
+    raise AssertionError("no new version directory appeared")
+
+
+def _start_load(source: Path, store: Path, *options: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "hkg_rdf", "load", str(source), "--store", str(store), *options],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+# ---------------------------------------------------------------- (a) a load that fails midway
+
+
+def test_a_load_failing_midway_leaves_the_previous_content(loaded_store, release_copy):
+    # many good records first (entities, then every relation file but the last), then bad input
+    models = read_json(release_copy / "models.json")
+    write_json(release_copy / "models.json", models + [_model(i) for i in range(20_000)])
+    last = release_copy / "user_publish_space.json"  # relation files are read in name order
+    assert last.name == max(p.name for p in release_copy.glob("*_*_*.json"))
+    last.write_text(last.read_text(encoding="utf-8")[:-40], encoding="utf-8")
+
+    before, live_before, versions_before = store_triples(loaded_store), live(loaded_store), versions(loaded_store)
+    result = invoke("load", release_copy, "--store", loaded_store)
+    assert result.exit_code == 2, result.output
+    assert "user_publish_space.json" in result.stderr
+
+    assert live(loaded_store) == live_before
+    assert versions(loaded_store) == versions_before  # the half-loaded version is gone
+    assert store_triples(loaded_store) == before
+    assert count(loaded_store) == 17
+    # the CLI's readers open it too
+    assert must(invoke("stats", "--store", loaded_store, "--json")).stdout
+    assert json.loads(invoke("stats", "--store", loaded_store, "--json").stdout)["triples"] == len(before)
+
+
+# ---------------------------------------------------------------- (b) a load killed midway
+
+
+def test_a_load_killed_midway_leaves_the_previous_content(loaded_store, generated_release, tmp_path):
+    big = generated_release(200_000)
+    before, live_before, versions_before = store_triples(loaded_store), live(loaded_store), versions(loaded_store)
+
+    proc = _start_load(big, loaded_store)
+    try:
+        leftover = _wait_for_new_version(loaded_store, versions_before, proc)
+        time.sleep(0.5)  # well into the bulk load
+        assert proc.poll() is None, "the load finished before it could be killed"
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.communicate()
+    assert proc.returncode == -signal.SIGKILL
+
+    assert leftover in versions(loaded_store)  # the killed load's version is still lying there
+    assert live(loaded_store) == live_before
+    assert store_triples(loaded_store) == before
+    assert count(loaded_store) == 17
+
+    # the next load succeeds, adds to the previous content and removes the leftover
+    result = run_module("load", _extra_nt(tmp_path), "--store", loaded_store)
+    assert result.returncode == 0, result.stderr
+    assert leftover not in versions(loaded_store)
+    assert versions(loaded_store) == [live(loaded_store)]
+    assert store_triples(loaded_store) == before | EXTRA
+
+
+# ---------------------------------------------------------------- (c) add or replace
+
+
+def test_load_adds_to_the_existing_content(loaded_store, tmp_path, example_triples_txt):
+    before = store_triples(loaded_store)
+    must(invoke("load", _extra_nt(tmp_path), "--store", loaded_store))
+    assert store_triples(loaded_store) == before | EXTRA
+    assert len(versions(loaded_store)) == 1
+    # loading the same release again changes nothing (a graph is a set)
+    must(invoke("load", example_triples_txt, "--store", loaded_store))
+    assert store_triples(loaded_store) == before | EXTRA
+
+
+def test_replace_replaces_the_content(loaded_store, tmp_path):
+    assert len(store_triples(loaded_store)) > 900
+    must(invoke("load", _extra_nt(tmp_path), "--store", loaded_store, "--replace"))
+    assert store_triples(loaded_store) == EXTRA
+    assert len(versions(loaded_store)) == 1
+
+
+def test_several_sources_in_one_load(tmp_path, example_release, example_triples_txt):
+    store = tmp_path / "store"
+    must(invoke("load", example_release, _extra_nt(tmp_path), "--store", store))
+    release_only = tmp_path / "release-only"
+    must(invoke("load", example_release, "--store", release_only))
+    assert store_triples(store) == store_triples(release_only) | EXTRA
+
+
+def test_a_store_made_of_an_rdf_dump_equals_the_original(loaded_store, tmp_path):
+    must(invoke("dump", "--store", loaded_store, "-o", tmp_path / "dump.nq.gz"))
+    copy = tmp_path / "copy"
+    must(invoke("load", tmp_path / "dump.nq.gz", "--store", copy))
+    assert store_triples(copy) == store_triples(loaded_store)
+
+
+# ---------------------------------------------------------------- (d) readers during a swap
+
+
+def test_a_reader_keeps_working_while_a_load_swaps_versions(tmp_path, generated_release, example_triples_txt):
+    store = tmp_path / "store"
+    result = run_module("load", generated_release(40_000), "--store", store)
+    assert result.returncode == 0, result.stderr
+    old_version = live(store)
+
+    reader = open_read_only(store)
+    assert count(reader) == 40_000
+    proc = _start_load(example_triples_txt, store, "--replace")
+    readings = []
+    while proc.poll() is None:  # read all along the load and the swap
+        readings.append(count(reader))
+    out, err = proc.communicate()
+    assert proc.returncode == 0, err
+    readings.append(count(reader))
+
+    assert live(store) != old_version
+    assert not (store / old_version).exists()  # the old version is deleted under the reader's feet
+    assert set(readings) == {40_000}
+    assert len(reader) == 40_000 * 9  # every quad is still readable (9 triples per generated model)
+    total = count(reader, "SELECT (SUM(?d) AS ?n) WHERE { ?m hkg:downloadCount ?d }")
+    assert total == sum(range(40_000))
+    # a new reader sees the new version
+    assert count(store) == 17
+    assert count(store, "SELECT (COUNT(*) AS ?n) WHERE { ?s hkg:downloadCount ?o }") == 0
+
+
+# ---------------------------------------------------------------- (e) concurrent loads
+
+
+def test_a_second_concurrent_load_gets_a_clear_error(loaded_store, generated_release, tmp_path):
+    before = store_triples(loaded_store)
+    proc = _start_load(generated_release(40_000), loaded_store)
+    try:
+        _wait_for_new_version(loaded_store, versions(loaded_store), proc)
+        result = invoke("load", _extra_nt(tmp_path), "--store", loaded_store)
+        assert proc.poll() is None, "the first load ended too early for the test to mean anything"
+        assert result.exit_code == 2, result.output
+        assert "another load is writing to this store" in result.stderr
+        assert str(loaded_store) in result.stderr
+        assert store_triples(loaded_store) == before  # the first load is not live yet
+        out, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert count(loaded_store) == 17 + 40_000
+    assert EXTRA.isdisjoint(store_triples(loaded_store))
+    assert len(versions(loaded_store)) == 1
+
+
+# ---------------------------------------------------------------- not a store
+
+
+def test_reading_a_directory_that_is_not_a_store(tmp_path):
+    for args in (("stats",), ("query", "ASK {}"), ("dump", "-o", tmp_path / "x.nt")):
+        result = invoke(*args[:1], "--store", tmp_path, *args[1:])
+        assert result.exit_code == 2, result.output
+        assert "not an hkg-rdf store" in result.stderr
+    assert not (tmp_path / "x.nt").exists()

@@ -103,7 +103,11 @@ def atomic_output(path: Path) -> Iterator[IO[bytes]]:
     """A binary stream (gzip for .gz) that becomes ``path`` only when the block succeeds."""
     partial = path.with_name(f".partial-{path.name}")
     try:
-        with open_binary(partial, "wb") as out:
+        stream = open_binary(partial, "wb")
+    except OSError as error:
+        raise InputError(str(path), f"cannot write the output file: {error.strerror or error}") from error
+    try:
+        with stream as out:
             yield out
         partial.replace(path)
     finally:

@@ -54,8 +54,12 @@ def open_read_only(store_dir: Path) -> ox.Store:
 
 @contextmanager
 def _locked(store_dir: Path) -> Iterator[None]:
-    store_dir.mkdir(parents=True, exist_ok=True)
-    with open(store_dir / LOCK, "w") as lock:
+    try:
+        store_dir.mkdir(parents=True, exist_ok=True)
+        lock = open(store_dir / LOCK, "w")
+    except OSError as error:
+        raise InputError(str(store_dir), f"cannot create or lock the store directory: {error.strerror or error}") from error
+    with lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -332,3 +332,23 @@ def test_model_licenses(example_store):
     assert rows(example_store, "model-licenses.rq") == [
         ("http://spdx.org/licenses/Apache-2.0", "4"), ("http://spdx.org/licenses/CC-BY-NC-4.0", "1"), ("http://spdx.org/licenses/MIT", "1"),
     ]
+
+
+# ---------------------------------------------------------------- unwritable outputs
+
+
+def test_output_in_a_missing_directory_is_a_clear_error(example_release, example_store, tmp_path):
+    for args in (("convert", example_release, "-o", tmp_path / "missing" / "x.nt"), ("dump", "--store", example_store, "-o", tmp_path / "missing" / "x.nt")):
+        result = invoke(*args)
+        assert result.exit_code == 2, result.output
+        assert "missing/x.nt" in result.stderr and "cannot write" in result.stderr
+        assert "Traceback" not in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_store_that_cannot_be_created_is_a_clear_error(example_triples_txt, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory", encoding="utf-8")
+    result = invoke("load", example_triples_txt, "--store", blocker / "store")
+    assert result.exit_code == 2, result.output
+    assert "a-file/store" in result.stderr and "cannot create or lock the store directory" in result.stderr

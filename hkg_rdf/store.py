@@ -44,12 +44,19 @@ def live_path(store_dir: Path) -> Path:
 
 
 def open_read_only(store_dir: Path) -> ox.Store:
-    """Open the live version for reading; never blocks on, nor is disturbed by, a load."""
-    path = live_path(store_dir)
-    try:
-        return ox.Store.read_only(str(path))
-    except OSError as error:
-        raise InputError(str(store_dir), f"cannot open the store: {error}") from error
+    """Open the live version for reading; never blocks on, nor is disturbed by, a load.
+
+    A load that swaps versions between our reading ``current`` and opening that version
+    deletes it under us (RocksDB then fails with missing files): open the new one instead.
+    """
+    for _ in range(10):
+        path = live_path(store_dir)
+        try:
+            return ox.Store.read_only(str(path))
+        except (OSError, RuntimeError) as error:  # pyoxigraph reports RocksDB errors as RuntimeError
+            if live_path(store_dir) == path:
+                raise InputError(str(store_dir), f"cannot open the store: {error}") from error
+    raise InputError(str(store_dir), "cannot open the store: its live version kept changing under concurrent loads")
 
 
 @contextmanager

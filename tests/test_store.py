@@ -10,6 +10,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -219,6 +220,35 @@ def test_a_reader_keeps_working_while_a_load_swaps_versions(tmp_path, generated_
     # a new reader sees the new version
     assert count(store) == 17
     assert count(store, "SELECT (COUNT(*) AS ?n) WHERE { ?s hkg:downloadCount ?o }") == 0
+
+
+def test_readers_opening_the_store_during_swaps_never_fail(loaded_store, example_triples_txt):
+    """Opening reads ``current`` then opens that version: a swap in between deletes it."""
+    from hkg_rdf.iris import IriMinter
+    from hkg_rdf.load import load
+
+    swaps, errors = [], []
+
+    def load_repeatedly():
+        try:
+            for _ in range(12):
+                swaps.append(load(loaded_store, [example_triples_txt], IriMinter()))
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    thread = threading.Thread(target=load_repeatedly)
+    thread.start()
+    opened, failures = 0, []
+    while thread.is_alive():
+        try:
+            assert len(open_read_only(loaded_store)) > 900
+            opened += 1
+        except Exception as error:  # noqa: BLE001 - every failure is one too many
+            failures.append(repr(error))
+    thread.join()
+    assert errors == [] and len(swaps) == 12
+    assert failures == []
+    assert opened > 12
 
 
 # ---------------------------------------------------------------- (e) concurrent loads

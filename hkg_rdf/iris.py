@@ -23,8 +23,13 @@ _DOT_SEGMENT = re.compile(r"(?:(?<=/)|^)(\.+)(?=/|$)")
 _BASE_IRI = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^\s<>\"{}|\\^`]*/$")
 
 
+_PLAIN = re.compile(r"[A-Za-z0-9_~/-]+|(?:[A-Za-z0-9_~-][A-Za-z0-9_.~-]*/)?[A-Za-z0-9_~-][A-Za-z0-9_.~-]*")
+
+
 def encode_id(entity_id: str) -> str:
     """Percent-encode a Hub id for use as an IRI path (reversible by :func:`decode_id`)."""
+    if _PLAIN.fullmatch(entity_id):  # most Hub ids: nothing to encode, no dot segment possible
+        return entity_id
     encoded = quote(entity_id, safe="/")
     if "." in encoded:
         encoded = _DOT_SEGMENT.sub(lambda m: "%2E" * len(m.group(1)), encoded)

@@ -7,7 +7,8 @@ streaming re-serialisation away (see :mod:`hkg_rdf.rdfio`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from json.encoder import encode_basestring
 from pathlib import Path
 
 from .errors import InputError
@@ -16,13 +17,14 @@ from .records import Edge, Entity, Release, edge_list
 from .report import Report
 from .vocab import RDF_TYPE, XSD_DATETIME, XSD_STRING, EntityType, Field, Vocabulary, vocabulary
 
-_ESCAPES = {ord("\\"): "\\\\", ord('"'): '\\"', ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"}
-_ESCAPES.update({c: f"\\u{c:04X}" for c in [*range(0x20), 0x7F] if c not in _ESCAPES})
-
 
 def literal(value: str, datatype: str = XSD_STRING) -> str:
-    """An N-Triples literal; xsd:string is written plain, as RDF 1.1 canonical form has it."""
-    text = '"' + value.translate(_ESCAPES) + '"'
+    """An N-Triples literal; xsd:string is written plain, as RDF 1.1 canonical form has it.
+
+    JSON string escapes (\\" \\\\ \\n \\r \\t \\b \\f \\uXXXX) are all valid N-Triples escapes,
+    and the json module's C encoder is ~20x faster than str.translate.
+    """
+    text = encode_basestring(value)
     return text if datatype == XSD_STRING else f"{text}^^<{datatype}>"
 
 
@@ -45,6 +47,21 @@ def canonical_datetime(value: str) -> str:
     return body + zone
 
 
+Render = Callable[[object], str]
+
+
+def _renderer(field: Field) -> Render:
+    """How a value of ``field`` becomes an N-Triples object term (chosen once per field)."""
+    datatype = field.literal_datatype
+    if field.is_count:
+        return lambda value: f'"{value}"^^<{datatype}>'
+    if field.datatype == XSD_DATETIME:
+        return lambda value: literal(canonical_datetime(value), datatype)
+    if datatype == XSD_STRING:
+        return encode_basestring
+    return lambda value: literal(value, datatype)
+
+
 class TripleMaker:
     """Turns checked records into N-Triples lines, counting into a :class:`Report`."""
 
@@ -52,30 +69,26 @@ class TripleMaker:
         self.minter, self.report = minter, report
         self.vocab = vocab or vocabulary()
         self._type_line = {t.segment: f" <{RDF_TYPE}> <{t.cls}> .\n" for t in self.vocab.types}
+        self._plan = {
+            t.segment: [(f.name, f" <{f.prop}> ", f.is_list, _renderer(f), f.link_prop) for f in t.fields]
+            for t in self.vocab.types
+        }
 
     def entity(self, entity: Entity) -> str:
         subject = f"<{self.minter.mint(entity.type, entity.id)}>"
         lines = [subject + self._type_line[entity.type.segment]]
-        for field in entity.type.fields:
-            value = entity.values[field.name]
+        values, spdx = entity.values, self.vocab.spdx
+        for name, predicate, is_list, render, link_prop in self._plan[entity.type.segment]:
+            value = values[name]
             if value is None:
                 continue
-            for item in value if field.is_list else (value,):
-                lines.append(f"{subject} <{field.prop}> {self._value(field, item)} .\n")
-                link = field.link_prop and self.vocab.spdx.get(item)
-                if link:
-                    lines.append(f"{subject} <{field.link_prop}> <{link}> .\n")
+            for item in value if is_list else (value,):
+                lines.append(f"{subject}{predicate}{render(item)} .\n")
+                if link_prop and item in spdx:
+                    lines.append(f"{subject} <{link_prop}> <{spdx[item]}> .\n")
         self.report.entities[entity.type.segment] += 1
         self.report.triples += len(lines)
         return "".join(lines)
-
-    @staticmethod
-    def _value(field: Field, value: str | int) -> str:
-        if field.is_count:
-            value = str(value)
-        elif field.datatype == XSD_DATETIME:
-            value = canonical_datetime(value)
-        return literal(value, field.literal_datatype)
 
     def edge(self, edge: Edge) -> str:
         relation = edge.relation

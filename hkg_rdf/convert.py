@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Iterator
+from contextlib import contextmanager
+from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import IO
 
+from .errors import InputError
 from .iris import IriMinter
 from .progress import triples_progress
-from .rdfio import write_ntriples_as
+from .rdfio import ChunkReader, write_ntriples_as
 from .report import Report
 from .triples import TripleMaker, encode_chunks, source_triples
+
+# A fork server forks conversion processes from a clean, single-threaded process: the
+# loading process itself runs Oxigraph's threads and must not be forked.
+_PROCESSES = multiprocessing.get_context("forkserver")
+_PROCESSES.set_forkserver_preload([__name__])
 
 
 def ntriples_chunks(source: Path, minter: IriMinter, report: Report, keep_dangling: bool = False) -> Iterator[bytes]:
@@ -24,3 +34,45 @@ def convert(source: Path, output: Path, minter: IriMinter, keep_dangling: bool =
     report = Report()
     write_ntriples_as(ntriples_chunks(source, minter, report, keep_dangling), output)
     return report
+
+
+def _produce(sender: Connection, source: Path, base_iri: str, keep_dangling: bool) -> None:
+    """In the conversion process: send N-Triples chunks, an empty end marker, then (report, error)."""
+    report, error = Report(), None
+    try:
+        for chunk in ntriples_chunks(source, IriMinter(base_iri), report, keep_dangling):
+            sender.send_bytes(chunk)
+    except InputError as raised:
+        error = raised
+    except BrokenPipeError:  # the loader gave up (and will discard what it loaded)
+        return
+    sender.send_bytes(b"")
+    sender.send((report, error))
+
+
+@contextmanager
+def converted_in_process(source: Path, minter: IriMinter, report: Report, keep_dangling: bool = False) -> Iterator[IO[bytes]]:
+    """N-Triples of ``source`` as a stream, converted by a separate process.
+
+    Conversion is Python on one core, Oxigraph's bulk load is native code on the others:
+    in one process they would take turns on the GIL, in two they overlap. After the block,
+    the conversion's counts are merged into ``report`` and its InputError, if any, is raised
+    (the stream then ended early, at a record boundary).
+    """
+    receiver, sender = _PROCESSES.Pipe(duplex=False)
+    process = _PROCESSES.Process(target=_produce, args=(sender, source, minter.base, keep_dangling), daemon=True)
+    process.start()
+    sender.close()
+    try:
+        yield ChunkReader(iter(receiver.recv_bytes, b""))
+        child_report, error = receiver.recv()
+        report.merge(child_report)
+        if error is not None:
+            raise error
+    except EOFError:
+        raise RuntimeError(f"the conversion process for {source} died (exit code {process.exitcode})") from None
+    finally:
+        if process.is_alive():
+            process.kill()
+        process.join()
+        receiver.close()

@@ -10,6 +10,9 @@ class InputError(Exception):
         self.file, self.message, self.record, self.field, self.unit = file, message, record, field, unit
         super().__init__(str(self))
 
+    def __reduce__(self):  # picklable, so a conversion process can hand it to the loader
+        return type(self), (self.file, self.message, self.record, self.field, self.unit)
+
     def __str__(self) -> str:
         where = [self.file]
         if self.record is not None:

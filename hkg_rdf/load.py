@@ -7,10 +7,10 @@ from typing import IO
 
 import pyoxigraph as ox
 
-from .convert import ntriples_chunks
+from .convert import converted_in_process
 from .errors import InputError
 from .iris import IriMinter
-from .rdfio import ChunkReader, open_binary, rdf_format
+from .rdfio import open_binary, rdf_format
 from .report import Report
 from .store import load_atomically
 from .triples import is_huggingkg_source
@@ -30,7 +30,8 @@ def load(store_dir: Path, sources: list[Path], minter: IriMinter, keep_dangling:
     def loader(store: ox.Store) -> None:
         for source in sources:
             if is_huggingkg_source(source):
-                _bulk_load(store, ChunkReader(ntriples_chunks(source, minter, report, keep_dangling)), ox.RdfFormat.N_TRIPLES, str(source))
+                with converted_in_process(source, minter, report, keep_dangling) as stream:
+                    _bulk_load(store, stream, ox.RdfFormat.N_TRIPLES, str(source))
             else:
                 fmt = rdf_format(source)
                 try:

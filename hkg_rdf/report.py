@@ -41,6 +41,15 @@ class Report:
     def notice(self, message: str) -> None:
         self.notices.append(message)
 
+    def merge(self, other: Report) -> None:
+        """Add another run's counts (e.g. of a conversion done in another process)."""
+        for mine, theirs in ((self.entities, other.entities), (self.edges, other.edges), (self.skipped, other.skipped), (self.kept, other.kept)):
+            mine.update(theirs)
+        self.triples += other.triples
+        self.notices += other.notices
+        for reason, examples in other.examples.items():
+            self.examples[reason] = (self.examples[reason] + examples)[:EXAMPLES]
+
     def as_dict(self) -> dict:
         return {
             "triples": self.triples,

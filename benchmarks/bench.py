@@ -1,0 +1,409 @@
+#!/usr/bin/env python3
+"""Benchmark hkg-rdf's command line on synthetic HuggingKG releases, against references.
+
+    python benchmarks/bench.py --scale 0.01 [--scale 0.1 ...] [--work DIR] [--keep]
+                               [--skip-reference] [--reference-scale 0.01] [--limit 1800]
+
+Run by hand; it is not a test and asserts nothing about time. For each scale it generates a
+release (or reuses the one already in --work for that scale and seed), then runs each stage as
+a user would, every one in its own process: ``python -m hkg_rdf convert | load | validate | dump``.
+As references, measured the same way in the same run: pyoxigraph's raw ``Store.bulk_load`` of the
+converted N-Triples (the floor a load cannot beat), and, at small scales, plain rdflib + pyshacl
+(what a user would do without hkg-rdf).
+
+Per process we measure wall seconds and the peak RSS of the whole process tree: ``load`` converts
+in a process forked by a multiprocessing fork server, so the memory a user pays for is spread over
+several processes. Every ~0.1 s we sum the RSS of the process, all its descendants and every
+process already seen that is still alive (in case one was re-parented away from the tree), and
+keep the maximum. Results go to stdout (Markdown tables, ready for benchmarks/README.md) and to
+``WORK/results-<scale>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import psutil
+
+REPO = Path(__file__).resolve().parent.parent
+GENERATE = REPO / "benchmarks" / "generate.py"
+SHAPES = REPO / "shapes" / "hkg-shapes.ttl"
+RELEASE_NAME = "HuggingKG_V20241215000000"
+SAMPLE_SECONDS = 0.1
+MB = 1_000_000
+HKG = [sys.executable, "-m", "hkg_rdf"]
+
+# pyoxigraph's own bulk loader on the converted N-Triples: the floor for `hkg-rdf load`.
+FLOOR_SCRIPT = """
+import sys, pyoxigraph as ox
+store = ox.Store(sys.argv[1])
+store.bulk_load(path=sys.argv[2], format=ox.RdfFormat.N_TRIPLES)
+store.flush()
+"""
+
+# What a user without hkg-rdf would do. Prints a JSON line after each phase (flushed), so a run
+# killed at the time limit still tells how far it got; ru_maxrss is this process's exact peak.
+RDFLIB_SCRIPT = """
+import json, resource, sys, time
+from rdflib import Graph, Namespace
+import pyshacl
+def say(**fields):
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    fields.update(maxrss_mb=usage.ru_maxrss * 1024 / 1e6, cpu=usage.ru_utime + usage.ru_stime, time=time.time())
+    print(json.dumps(fields), flush=True)
+graph = Graph()
+graph.parse(sys.argv[1], format="nt")
+say(phase="parsed", triples=len(graph))
+start = time.perf_counter()
+conforms, results, _ = pyshacl.validate(graph, shacl_graph=Graph().parse(sys.argv[2], format="turtle"))
+seconds = time.perf_counter() - start
+say(phase="validated", seconds=seconds, conforms=bool(conforms),
+    results=len(set(results.objects(None, Namespace("http://www.w3.org/ns/shacl#").result))))
+"""
+
+
+@dataclass
+class Run:
+    """One measured process: its command, outcome, wall time and peak memory."""
+
+    name: str
+    cmd: list[str]
+    returncode: int | None  # None: killed at the time limit
+    seconds: float
+    peak_rss_mb: float
+    cpu_seconds: float  # user + system of the tree, as last sampled (a lower bound)
+    load_average: float  # 1-minute load average when the process started (the machine is shared)
+    started: float  # time.time() at start
+    max_processes: int  # largest process tree seen (load: main, fork server, conversion)
+    stdout: str  # log file paths
+    stderr: str
+    triples: int | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    def status(self) -> str:
+        if self.returncode is None:
+            return "killed at time limit"
+        return "ok" if self.ok else f"FAILED (exit {self.returncode})"
+
+
+def _sample(root: psutil.Process, seen: dict[int, psutil.Process], cpu: dict[int, float]) -> tuple[int, int]:
+    """RSS summed over the process tree, and its size; records each process's CPU seconds so far."""
+    try:
+        for child in root.children(recursive=True):
+            seen.setdefault(child.pid, child)
+    except psutil.NoSuchProcess:
+        pass
+    total = 0
+    for pid, process in list(seen.items()):
+        try:
+            if not process.is_running():  # ended (or its pid was reused)
+                raise psutil.NoSuchProcess(pid)
+            with process.oneshot():
+                total += process.memory_info().rss
+                times = process.cpu_times()
+                cpu[pid] = times.user + times.system
+        except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
+            del seen[pid]
+    return total, len(seen)
+
+
+def measure(name: str, cmd: list[str | Path], logs: Path, limit: float | None = None) -> Run:
+    """Run ``cmd`` to completion (or kill it after ``limit`` seconds), sampling its tree's memory."""
+    cmd = [str(part) for part in cmd]
+    out, err = logs / f"{name}.out", logs / f"{name}.err"
+    load_average, started = os.getloadavg()[0], time.time()
+    with open(out, "wb") as stdout, open(err, "wb") as stderr:
+        start = time.perf_counter()
+        process = psutil.Popen(cmd, stdout=stdout, stderr=stderr, cwd=REPO)
+        seen, cpu, peak, processes, returncode = {process.pid: process}, {}, 0, 0, None
+        while True:
+            rss, size = _sample(process, seen, cpu)
+            peak, processes = max(peak, rss), max(processes, size)
+            try:
+                returncode = process.wait(SAMPLE_SECONDS)
+                break
+            except psutil.TimeoutExpired:
+                pass
+            if limit is not None and time.perf_counter() - start > limit:
+                for pid, member in seen.items():  # only processes this run started
+                    try:
+                        member.kill()
+                    except psutil.NoSuchProcess:
+                        pass
+                process.wait()
+                break
+        seconds = time.perf_counter() - start
+    return Run(name, cmd, returncode, seconds, peak / MB, sum(cpu.values()), load_average, started, processes, str(out), str(err))
+
+
+def tail(path: str, lines: int = 15) -> str:
+    return "\n".join(Path(path).read_text(errors="replace").splitlines()[-lines:])
+
+
+def report_failure(run: Run) -> None:
+    """Say exactly how a stage failed: command, exit code, stderr tail."""
+    print(f"\n!! {run.name}: {run.status()} after {run.seconds:.1f} s\n   command: {' '.join(run.cmd)}", file=sys.stderr)
+    print("   stderr tail:\n" + tail(run.stderr), file=sys.stderr)
+
+
+def machine_facts() -> dict:
+    """What a reader needs to compare numbers across machines and runs."""
+    def package(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "not installed"
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True).stdout.strip()
+
+    return {
+        "cpus_logical": os.cpu_count(),
+        "cpus_physical": psutil.cpu_count(logical=False),
+        "ram_gb": round(psutil.virtual_memory().total / 1e9, 1),
+        "ram_available_gb": round(psutil.virtual_memory().available / 1e9, 1),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        **{name: package(name) for name in ("pyoxigraph", "rdflib", "pyshacl", "hkg-rdf")},
+        "hkg_rdf_commit": git("rev-parse", "--short", "HEAD") + (" + uncommitted changes" if git("status", "--porcelain", "--untracked-files=no") else ""),
+        "source_digest": source_digest(),
+    }
+
+
+def source_digest() -> str:
+    """A digest of the code, ontology and shapes being measured: they may be uncommitted work."""
+    digest = hashlib.sha256()
+    for path in sorted([*REPO.glob("hkg_rdf/*.py"), *REPO.glob("ontology/*.ttl"), *REPO.glob("shapes/*.ttl")]):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def ensure_release(work: Path, scale: float, seed: int) -> Path:
+    """The synthetic release for (scale, seed), generated once; a half-written one is redone."""
+    directory = work / f"release-{scale:g}-seed{seed}"
+    marker = directory / "generated.json"
+    if not marker.exists():
+        shutil.rmtree(directory, ignore_errors=True)
+        directory.mkdir(parents=True)
+        print(f"generating scale {scale:g} seed {seed} in {directory} ...", file=sys.stderr)
+        run = measure("generate", [sys.executable, GENERATE, "--scale", str(scale), "--seed", str(seed), "-o", directory], directory)
+        if not run.ok:
+            report_failure(run)
+            sys.exit(f"generation failed; see {run.stderr}")
+        Path(run.stdout).rename(marker)
+        print(f"generated in {run.seconds:.0f} s", file=sys.stderr)
+    return directory / RELEASE_NAME
+
+
+def count_lines(path: Path) -> int:
+    with open(path, "rb") as file:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: file.read(1 << 24), b""))
+
+
+def report_triples(path: Path) -> int | None:
+    """Triples counted by an hkg-rdf --report JSON."""
+    return json.loads(path.read_text())["triples"] if path.exists() else None
+
+
+def json_lines(path: str) -> dict[str, dict]:
+    """The reference script's phase lines, by phase."""
+    lines = [json.loads(line) for line in Path(path).read_text().splitlines() if line.startswith("{")]
+    return {line["phase"]: line for line in lines}
+
+
+def run_scale(scale: float, args: argparse.Namespace) -> dict:
+    """All stages and references at one scale; returns what goes to results-<scale>.json."""
+    release = ensure_release(args.work, scale, args.seed)
+    run_dir = args.work / f"run-{scale:g}"
+    shutil.rmtree(run_dir, ignore_errors=True)
+    logs = run_dir / "logs"
+    logs.mkdir(parents=True)
+    nt, store, dumped, floor_store = run_dir / "hkg.nt", run_dir / "store", run_dir / "dump.nt", run_dir / "floor-store"
+    input_bytes = sum(f.stat().st_size for f in release.glob("*.json"))
+    runs: dict[str, Run] = {}
+
+    def stage(name: str, cmd: list, limit: float | None = None) -> Run:
+        print(f"[{scale:g}] {name} ...", file=sys.stderr, flush=True)
+        run = runs[name] = measure(name, cmd, logs, limit)
+        print(f"[{scale:g}] {name}: {run.status()}, {run.seconds:.1f} s, peak RSS {run.peak_rss_mb:.0f} MB", file=sys.stderr)
+        if not run.ok and name != "validate":
+            report_failure(run)
+        return run
+
+    convert = stage("convert", HKG + ["convert", release, "-o", nt, "--report", run_dir / "convert-report.json"])
+    convert.triples = report_triples(run_dir / "convert-report.json")
+    convert.extra = {"input_mb": input_bytes / MB, "input_mb_per_s": input_bytes / MB / convert.seconds}
+    load = stage("load", HKG + ["load", release, "--store", store, "--replace", "--report", run_dir / "load-report.json"])
+    load.triples = report_triples(run_dir / "load-report.json")
+    if load.ok:
+        validate = stage("validate", HKG + ["validate", "--store", store])
+        if validate.returncode == 1:  # violations on generated data: a finding, not to hide
+            summary = "\n".join(Path(validate.stdout).read_text().splitlines()[:60])
+            print(f"\n!! validate found violations on generated data (exit 1); summary:\n{summary}", file=sys.stderr)
+        elif not validate.ok:
+            report_failure(validate)
+        dump = stage("dump", HKG + ["dump", "--store", store, "-o", dumped])
+        if dump.ok:
+            dump.triples = validate.triples = count_lines(dumped)  # the store's triples, as written
+    if convert.ok and not args.skip_reference:
+        floor = stage("floor", [sys.executable, "-c", FLOOR_SCRIPT, floor_store, nt])
+        floor.triples = convert.triples
+        if scale <= args.reference_scale:
+            rdflib = stage("rdflib", [sys.executable, "-c", RDFLIB_SCRIPT, nt, SHAPES], limit=args.limit)
+            rdflib.extra = json_lines(rdflib.stdout)
+            rdflib.triples = rdflib.extra.get("parsed", {}).get("triples")
+
+    result = {"scale": scale, "seed": args.seed, "release": str(release), "limit_seconds": args.limit,
+              "runs": {name: asdict(run) for name, run in runs.items()}, "rows": rows(runs, args.limit)}
+    if not args.keep:
+        for path in (nt, store, dumped, floor_store):
+            shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+    return result
+
+
+def rows(runs: dict[str, Run], limit: float) -> list[dict]:
+    """Table rows: our stages, end-to-end, then the references, with the ratios that matter."""
+    def row(stage: str, triples: int | None, seconds: float | None, rss: float | None, ratio: str = "", note: str = "",
+            cpu: float | None = None) -> dict:
+        rate = triples / seconds if triples and seconds else None
+        return {"stage": stage, "triples": triples, "seconds": seconds, "cpu_seconds": cpu, "triples_per_s": rate,
+                "peak_rss_mb": rss, "ratio": ratio, "note": note}
+
+    def status(run: Run) -> str:
+        return "" if run.ok else run.status()
+
+    table = []
+    floor, rdflib = runs.get("floor"), runs.get("rdflib")
+    if (run := runs.get("convert")):
+        table.append(row("convert (release → .nt)", run.triples, run.seconds, run.peak_rss_mb, cpu=run.cpu_seconds,
+                         note=f"input {run.extra['input_mb']:.0f} MB at {run.extra['input_mb_per_s']:.1f} MB/s {status(run)}".strip()))
+    if (run := runs.get("load")):
+        ratio = f"{run.seconds / floor.seconds:.2f}× floor time" if floor and floor.ok and run.ok else ""
+        table.append(row("load (convert + bulk load)", run.triples, run.seconds, run.peak_rss_mb, ratio, status(run), run.cpu_seconds))
+    validate = runs.get("validate")
+    pyshacl_seconds = rdflib.extra.get("validated", {}).get("seconds") if rdflib else None
+    if validate:
+        ratio = f"{pyshacl_seconds / validate.seconds:.0f}× faster than pyshacl" if pyshacl_seconds and validate.returncode in (0, 1) else ""
+        note = "violations found (exit 1)" if validate.returncode == 1 else status(validate)
+        if rdflib and "validated" in rdflib.extra and validate.returncode in (0, 1) and (validate.returncode == 0) != rdflib.extra["validated"]["conforms"]:
+            note += "; pyshacl's verdict differs"
+        table.append(row("validate (store)", validate.triples, validate.seconds, validate.peak_rss_mb, ratio, note, validate.cpu_seconds))
+    if (run := runs.get("dump")):
+        table.append(row("dump (store → .nt)", run.triples, run.seconds, run.peak_rss_mb, note=status(run), cpu=run.cpu_seconds))
+    load = runs.get("load")
+    if load and validate:
+        seconds = load.seconds + validate.seconds
+        ratio = ""
+        if rdflib and rdflib.ok:
+            ratio = f"{rdflib.seconds / seconds:.1f}× faster than rdflib+pyshacl"
+        elif rdflib and rdflib.returncode is None:
+            ratio = f"> {limit / seconds:.0f}× faster than rdflib+pyshacl"
+        note = "" if load.ok and validate.returncode in (0, 1) else "a stage failed"
+        table.append(row("**end-to-end: load + validate**", load.triples, seconds, max(load.peak_rss_mb, validate.peak_rss_mb), ratio, note,
+                         load.cpu_seconds + validate.cpu_seconds))
+    if floor:
+        table.append(row("ref: pyoxigraph bulk_load of the .nt", floor.triples, floor.seconds, floor.peak_rss_mb, note=status(floor),
+                         cpu=floor.cpu_seconds))
+    if rdflib:
+        phases = rdflib.extra
+        parsed, validated = phases.get("parsed"), phases.get("validated")
+        parse_seconds = parsed["time"] - rdflib.started if parsed else None  # with start-up and imports, like our stages
+        table.append(row("ref: rdflib Graph.parse of the .nt", rdflib.triples, parse_seconds, parsed and parsed["maxrss_mb"],
+                         cpu=parsed and parsed["cpu"],
+                         note="" if parsed else f"> {limit:.0f} s limit" if rdflib.returncode is None else status(rdflib)))
+        if parsed:
+            note = f"conforms={validated['conforms']}, {validated['results']:,} results" if validated else (
+                f"> {limit:.0f} s limit" if rdflib.returncode is None else status(rdflib))
+            table.append(row("ref: pyshacl.validate", rdflib.triples, pyshacl_seconds, validated and validated["maxrss_mb"], note=note,
+                             cpu=validated and validated["cpu"] - parsed["cpu"]))
+        total = rdflib.seconds if rdflib.ok else None
+        table.append(row("**ref: rdflib + pyshacl total**", rdflib.triples, total, rdflib.peak_rss_mb, cpu=rdflib.cpu_seconds,
+                         note="" if rdflib.ok else f"> {limit:.0f} s limit" if rdflib.returncode is None else status(rdflib)))
+    return table
+
+
+def markdown(result: dict, facts: dict) -> str:
+    """One scale's table, as Markdown that also reads well in a terminal."""
+    def number(value: float | None, digits: int = 0) -> str:
+        return "—" if value is None else f"{value:,.{digits}f}"
+
+    header = ["stage", "triples", "seconds", "CPU s", "triples/s", "peak RSS MB", "ratio to reference", "note"]
+    body = [[r["stage"], number(r["triples"]), number(r["seconds"], 1), number(r["cpu_seconds"], 1), number(r["triples_per_s"]),
+             number(r["peak_rss_mb"]), r["ratio"], r["note"]] for r in result["rows"]]
+    widths = [max(len(line[i]) for line in [header] + body) for i in range(len(header))]
+    align = [":--", "--:", "--:", "--:", "--:", "--:", ":--", ":--"]
+
+    def line(cells: list[str]) -> str:
+        return "| " + " | ".join(c.ljust(w) if a.startswith(":") else c.rjust(w) for c, w, a in zip(cells, widths, align)) + " |"
+
+    loads = sorted(run["load_average"] for run in result["runs"].values())
+    title = (f"### scale {result['scale']:g} (seed {result['seed']}) — {facts['cpus_logical']} CPUs, {facts['ram_gb']:.0f} GB RAM, "
+             f"load average {loads[0]:.1f}–{loads[-1]:.1f} at stage starts")
+    rule = "| " + " | ".join(a.ljust(w, "-") if a.startswith(":") else a.rjust(w, "-") for a, w in zip(align, widths)) + " |"
+    return "\n".join([title, "", line(header), rule, *map(line, body)])
+
+
+def targets(result: dict) -> list[str]:
+    """The README's targets, checked where this run can say something (informational only)."""
+    by_stage = {r["stage"]: r for r in result["rows"]}
+    e2e = by_stage.get("**end-to-end: load + validate**")
+    lines = []
+    if e2e and e2e["seconds"]:
+        if result["scale"] == 1.0:
+            lines.append(f"target scale 1.0 load+validate < 600 s: {e2e['seconds']:.0f} s; peak RSS < 6000 MB: {e2e['peak_rss_mb']:.0f} MB")
+        elif result["scale"] >= 0.1:  # below, start-up costs dominate and extrapolating misleads
+            lines.append(f"load+validate {e2e['seconds']:.1f} s at scale {result['scale']:g} (linear extrapolation to 1.0: "
+                         f"{e2e['seconds'] / result['scale']:.0f} s; target < 600 s); peak RSS {e2e['peak_rss_mb']:.0f} MB (target < 6000 MB at 1.0)")
+        if e2e["ratio"]:
+            lines.append(f"load+validate vs rdflib+pyshacl: {e2e['ratio']} (target at 0.01: >= 20×)")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scale", type=float, action="append", required=True, help="fraction of the published counts; repeatable")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/hkg-bench"), help="releases, stores, logs and results-<scale>.json")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--keep", action="store_true", help="keep the .nt files, stores and dumps (releases are always kept)")
+    parser.add_argument("--skip-reference", action="store_true", help="no bulk_load floor, no rdflib+pyshacl")
+    parser.add_argument("--reference-scale", type=float, default=0.01, help="largest scale at which rdflib+pyshacl runs")
+    parser.add_argument("--limit", type=float, default=1800, help="seconds before rdflib+pyshacl is killed")
+    args = parser.parse_args(argv)
+    args.work = args.work.resolve()
+    args.work.mkdir(parents=True, exist_ok=True)
+
+    facts = machine_facts()
+    print("machine: " + ", ".join(f"{k}={v}" for k, v in facts.items()), flush=True)
+    tables = []
+    for scale in args.scale:
+        result = run_scale(scale, args)
+        result["machine"] = facts
+        path = args.work / f"results-{scale:g}.json"
+        path.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
+        tables.append(markdown(result, facts) + "\n\n" + "\n".join(f"- {t}" for t in targets(result)))
+        print("\n" + tables[-1] + f"\n\n(results: {path})", flush=True)
+    print("\n---- Markdown for benchmarks/README.md ----\n")
+    print(f"Machine: {facts['cpus_logical']} logical CPUs, {facts['ram_gb']:.0f} GB RAM, Python {facts['python']}, "
+          f"pyoxigraph {facts['pyoxigraph']}, rdflib {facts['rdflib']}, pyshacl {facts['pyshacl']}, hkg-rdf {facts['hkg_rdf_commit']}.\n")
+    print("\n\n".join(tables))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

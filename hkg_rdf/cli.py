@@ -149,13 +149,20 @@ def dump(store_dir: Path, output: Path) -> None:
 @click.option("--to", "target", type=click.Choice(["huggingkg"]), default="huggingkg", show_default=True, help="Output format.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Output directory.")
 @base_iri_option
-def export(store_dir: Path, target: str, output: Path, base_iri: str) -> None:
-    """Write the store back in the HuggingKG release format: 38 JSON files and triples.txt."""
-    from .export import export_release
+@report_option
+def export(store_dir: Path, target: str, output: Path, base_iri: str, report_path: Path | None) -> None:
+    """Write the store back in the HuggingKG release format: 38 JSON files and triples.txt.
+
+    The output directory must be new or empty; it appears only when the export succeeds.
+    Store triples that have no place in the release are counted by reason, never dropped silently.
+    """
+    from .export import NOT_EXPORTED, export_release
     from .store import open_read_only
 
-    counts = export_release(open_read_only(store_dir), output, _minter(base_iri))
-    click.echo(f"wrote {sum(counts.values()):,} records to {output}", err=True)
+    report = Report()
+    counts = export_release(open_read_only(store_dir), output, _minter(base_iri), report)
+    click.echo(f"wrote {len(counts) - 1} files to {output}; {counts[NOT_EXPORTED]:,} store triples not exported", err=True)
+    _finish(report, report_path)
 
 
 @main.command(epilog="Example: hkg-rdf stats --store hkg-store --json")

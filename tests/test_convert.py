@@ -515,6 +515,22 @@ def test_duplicate_ids_are_reported_and_the_first_record_kept(tmp_path, release_
     assert [o.value for o in graph.objects(subject, HKG + "likeCount")] == [str(models[2]["likes"])]
 
 
+def test_repeated_list_items_are_reported_and_stored_once(tmp_path, release_copy):
+    papers = read_json(release_copy / "papers.json")
+    papers[0]["authors"] = ["Wei Zhang", "Ann Lee", "Wei Zhang"]
+    write_json(release_copy / "papers.json", papers)
+    report_path = tmp_path / "report.json"
+    must(invoke("convert", release_copy, "-o", tmp_path / "out.nt", "--report", report_path))
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    reasons = [r for r in report["kept"] if "repeats an item" in r]
+    assert len(reasons) == 1 and "papers.json" in reasons[0] and "'authors'" in reasons[0]
+    assert report["kept"][reasons[0]] == 1
+    assert report["examples"][reasons[0]] == [[0, ["Wei Zhang", "Ann Lee", "Wei Zhang"]]]
+    graph = Graph.read(tmp_path / "out.nt")
+    subject = BASE + "paper/" + papers[0]["id"]
+    assert sorted(o.value for o in graph.objects(subject, HKG + "authorName")) == ["Ann Lee", "Wei Zhang"]
+
+
 def test_unknown_files_in_the_release_are_noticed_and_ignored(tmp_path, release_copy, example_nt):
     (release_copy / "README.md").write_text("# notes\n", encoding="utf-8")
     write_json(release_copy / "model_clone_model.json", [{"base_model_id": "a/b", "model_id": "c/d"}])

@@ -35,7 +35,7 @@ import pyoxigraph as ox
 from .errors import InputError
 from .iris import IriMinter
 from .progress import counted
-from .records import _scalar_check
+from .records import scalar_check
 from .report import Report
 from .vocab import INTEGER_TYPES, PREFIXES, RDF_TYPE, XSD_DATETIME, EntityType, Field, Relation, Vocabulary, vocabulary
 
@@ -209,7 +209,7 @@ class _Exporter:
         for term in terms:
             value = _value(field, term)
             if value is None:
-                reason = f"{entity_type.file}: {field.name}: value that is not {_scalar_check(field)[1]}"
+                reason = f"{entity_type.file}: {field.name}: value that is not {scalar_check(field)[1]}"
                 self._drop(reason, _example(subject, term))
             else:
                 good.append(value)
@@ -314,7 +314,7 @@ def _value(field: Field, term: object) -> object | None:
         return None
     else:
         value = hub_datetime(term.value) if datatype == XSD_DATETIME else term.value
-    valid = _scalar_check(field)[0](value) and (value != "" or not field.is_key)
+    valid = scalar_check(field)[0](value) and (value != "" or not field.is_key)
     return value if valid else None
 
 

@@ -73,7 +73,7 @@ def _describe(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _scalar_check(field: Field) -> tuple[Callable[[object], bool], str]:
+def scalar_check(field: Field) -> tuple[Callable[[object], bool], str]:
     if field.datatype == XSD_DATETIME:
         return _check_datetime, "an ISO 8601 date-time (e.g. 2024-12-15T10:31:02.000Z) or null"
     if field.is_count:
@@ -91,7 +91,7 @@ class RecordChecker:
     @cached_property
     def _checks(self) -> tuple[tuple[Field, Callable[[object], bool], str], ...]:
         """Each field with its check, chosen once per file rather than once per value."""
-        return tuple((field, *_scalar_check(field)) for field in self.entity_type.fields)
+        return tuple((field, *scalar_check(field)) for field in self.entity_type.fields)
 
     def check(self, index: int, record: object, report: Report) -> Entity:
         if not isinstance(record, dict):

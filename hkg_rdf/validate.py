@@ -40,14 +40,14 @@ from pathlib import Path
 import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
-from rdflib.namespace import RDF, RDFS, XSD, NamespaceManager
+from rdflib.namespace import RDF, RDFS, SH, XSD, NamespaceManager
 from rdflib.term import Node
 from rdflib.util import guess_format
 
 from .errors import InputError
 from .progress import counted
 from .rdfio import open_binary, rdf_format
-from .vocab import PREFIXES, SH, SHAPES_FILE, data_path
+from .vocab import PREFIXES, SHAPES_FILE, data_path
 
 DEFAULT_CAP = 1000
 OWL_CLASS = URIRef("http://www.w3.org/2002/07/owl#Class")

@@ -12,28 +12,28 @@ from dataclasses import dataclass
 from functools import cache, cached_property
 from pathlib import Path
 
-from rdflib import Graph, Literal, Namespace, URIRef
-from rdflib.collection import Collection
-from rdflib.namespace import RDF, RDFS, XSD
+import pyoxigraph as ox
 
-HKG = Namespace("https://w3id.org/huggingkg/ontology#")
-HKGM = Namespace("https://w3id.org/huggingkg/mapping#")
-SH = Namespace("http://www.w3.org/ns/shacl#")
-DCTERMS = Namespace("http://purl.org/dc/terms/")
+RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+HKG = "https://w3id.org/huggingkg/ontology#"
+HKGM = "https://w3id.org/huggingkg/mapping#"
+DCTERMS = "http://purl.org/dc/terms/"
 ONTOLOGY_IRI = "https://w3id.org/huggingkg/ontology"
-RDF_TYPE = str(RDF.type)
-XSD_STRING = str(XSD.string)
-XSD_DATETIME = str(XSD.dateTime)
-XSD_INTEGER = str(XSD.integer)
-INTEGER_TYPES = frozenset(str(XSD[t]) for t in ("integer", "nonNegativeInteger", "positiveInteger", "long", "int"))
+RDF_TYPE = RDF + "type"
+XSD_STRING = XSD + "string"
+XSD_DATETIME = XSD + "dateTime"
+XSD_INTEGER = XSD + "integer"
+INTEGER_TYPES = frozenset(XSD + t for t in ("integer", "nonNegativeInteger", "positiveInteger", "long", "int"))
 
 #: Prefixes for Turtle output and query convenience (the ontology's own plus the usual).
 PREFIXES = {
-    "hkg": str(HKG),
-    "rdf": str(RDF),
-    "rdfs": str(RDFS),
-    "xsd": str(XSD),
-    "dcterms": str(DCTERMS),
+    "hkg": HKG,
+    "rdf": RDF,
+    "rdfs": RDFS,
+    "xsd": XSD,
+    "dcterms": DCTERMS,
     "prov": "http://www.w3.org/ns/prov#",
     "schema": "https://schema.org/",
     "foaf": "http://xmlns.com/foaf/0.1/",
@@ -138,76 +138,91 @@ class Vocabulary:
         return {r.name: r for r in self.relations}
 
 
-@cache
-def ontology_graph() -> Graph:
-    return Graph().parse(data_path(*ONTOLOGY_FILE), format="turtle")
+class _Triples:
+    """A Turtle file as a small (subject, predicate) -> objects index; pyoxigraph parses it
+    in milliseconds, where importing rdflib alone would cost every command a tenth of a second."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.index: dict[tuple[str, str], list[ox.NamedNode | ox.BlankNode | ox.Literal]] = {}
+        for triple in ox.parse(path=str(path), format=ox.RdfFormat.TURTLE):
+            self.index.setdefault((_key(triple.subject), triple.predicate.value), []).append(triple.object)
+
+    def get(self, subject: object, predicate: str) -> object | None:
+        values = self.index.get((_key(subject), predicate))
+        return values[0] if values else None
+
+    def one(self, subject: object, predicate: str) -> object:
+        value = self.get(subject, predicate)
+        if value is None:
+            raise ValueError(f"{self.path.name}: {subject} lacks <{predicate}>")
+        return value
+
+    def flag(self, subject: object, predicate: str) -> bool:
+        value = self.get(subject, predicate)
+        return value is not None and value.value == "true"
+
+    def subjects(self, predicate: str, obj: str | None = None) -> list:
+        return [s for (s, p), objects in self.index.items() if p == predicate and (obj is None or any(o.value == obj for o in objects))]
+
+    def items(self, head: object) -> list:
+        """The members of an RDF list."""
+        members = []
+        while _key(head) != RDF + "nil":
+            members.append(self.one(head, RDF + "first"))
+            head = self.one(head, RDF + "rest")
+        return members
 
 
-@cache
-def mapping_graph() -> Graph:
-    return Graph().parse(data_path(*MAPPING_FILE), format="turtle")
+def _key(term: object) -> str:
+    """Index key of a term: the IRI, or '_:id' for a blank node (they cannot collide)."""
+    return f"_:{term.value}" if isinstance(term, ox.BlankNode) else term if isinstance(term, str) else term.value
 
 
-def _one(graph: Graph, subject, predicate) -> object:
-    value = graph.value(subject, predicate)
-    if value is None:
-        raise ValueError(f"mapping.ttl: {subject} lacks {predicate}")
-    return value
-
-
-def _field(mapping: Graph, ontology: Graph, node) -> Field:
-    prop = _one(mapping, node, HKGM.property)
-    datatype = ontology.value(prop, RDFS.range)
-    if datatype is None:
-        raise ValueError(f"hkg.ttl: {prop} has no rdfs:range")
+def _field(mapping: _Triples, ontology: _Triples, node: object) -> Field:
+    prop = mapping.one(node, HKGM + "property").value
+    link = mapping.get(prop, HKGM + "linkProperty")
     return Field(
-        name=str(_one(mapping, node, HKGM.field)),
-        prop=str(prop),
-        datatype=str(datatype),
-        is_list=bool(mapping.value(node, HKGM.list, default=Literal(False)).toPython()),
-        is_key=bool(mapping.value(node, HKGM.key, default=Literal(False)).toPython()),
-        link_prop=_optional_str(mapping.value(prop, HKGM.linkProperty)),
+        name=mapping.one(node, HKGM + "field").value,
+        prop=prop,
+        datatype=ontology.one(prop, RDFS + "range").value,
+        is_list=mapping.flag(node, HKGM + "list"),
+        is_key=mapping.flag(node, HKGM + "key"),
+        link_prop=None if link is None else link.value,
     )
 
 
-def _optional_str(value) -> str | None:
-    return None if value is None else str(value)
-
-
-def _entity_types(mapping: Graph, ontology: Graph) -> tuple[EntityType, ...]:
+def _entity_types(mapping: _Triples, ontology: _Triples) -> tuple[EntityType, ...]:
     types = []
-    for cls in sorted(mapping.subjects(HKGM.segment, None)):
-        fields = tuple(_field(mapping, ontology, n) for n in Collection(mapping, _one(mapping, cls, HKGM.fields)))
+    for cls in sorted(mapping.subjects(HKGM + "segment")):
+        fields = tuple(_field(mapping, ontology, n) for n in mapping.items(mapping.one(cls, HKGM + "fields")))
         if sum(f.is_key for f in fields) != 1:
             raise ValueError(f"mapping.ttl: {cls} needs exactly one key field")
-        types.append(EntityType(str(cls), str(_one(mapping, cls, HKGM.segment)), str(_one(mapping, cls, HKGM.file)), fields))
+        types.append(EntityType(cls, mapping.one(cls, HKGM + "segment").value, mapping.one(cls, HKGM + "file").value, fields))
     return tuple(types)
 
 
-def _relations(mapping: Graph, by_class: dict[str, EntityType]) -> tuple[Relation, ...]:
-    relations = []
-    for node in mapping.subjects(RDF.type, HKGM.Relation):
-        relations.append(
-            Relation(
-                name=str(_one(mapping, node, HKGM.name)),
-                prop=str(_one(mapping, node, HKGM.property)),
-                subject=by_class[str(_one(mapping, node, HKGM.subjectClass))],
-                object=by_class[str(_one(mapping, node, HKGM.objectClass))],
-                subject_key=str(_one(mapping, node, HKGM.subjectKey)),
-                object_key=str(_one(mapping, node, HKGM.objectKey)),
-                inverse=bool(mapping.value(node, HKGM.inverse, default=Literal(False)).toPython()),
-            )
-        )
-    return tuple(sorted(relations, key=lambda r: r.name))
+def _relation(mapping: _Triples, node: str, by_class: dict[str, EntityType]) -> Relation:
+    def text(name: str) -> str:
+        return mapping.one(node, HKGM + name).value
+
+    return Relation(
+        name=text("name"),
+        prop=text("property"),
+        subject=by_class[text("subjectClass")],
+        object=by_class[text("objectClass")],
+        subject_key=text("subjectKey"),
+        object_key=text("objectKey"),
+        inverse=mapping.flag(node, HKGM + "inverse"),
+    )
 
 
 @cache
 def vocabulary() -> Vocabulary:
     """The release schema as the ontology and mapping define it."""
-    mapping, ontology = mapping_graph(), ontology_graph()
+    mapping, ontology = _Triples(data_path(*MAPPING_FILE)), _Triples(data_path(*ONTOLOGY_FILE))
     types = _entity_types(mapping, ontology)
-    relations = _relations(mapping, {t.cls: t for t in types})
-    spdx = {str(label): str(_one(mapping, node, HKGM.spdx)) for node, label in mapping.subject_objects(HKGM.licenseLabel)}
-    return Vocabulary(types, relations, spdx)
-
-
+    by_class = {t.cls: t for t in types}
+    relations = sorted((_relation(mapping, n, by_class) for n in mapping.subjects(RDF_TYPE, HKGM + "Relation")), key=lambda r: r.name)
+    spdx = {mapping.one(n, HKGM + "licenseLabel").value: mapping.one(n, HKGM + "spdx").value for n in mapping.subjects(HKGM + "licenseLabel")}
+    return Vocabulary(types, tuple(relations), spdx)

@@ -12,13 +12,15 @@ import pyoxigraph as ox
 import pytest
 from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.collection import Collection
-from rdflib.namespace import FOAF, OWL, RDF, RDFS
+from rdflib.namespace import DCTERMS, FOAF, OWL, RDF, RDFS
 
 from hkg_rdf.convert import convert
 from hkg_rdf.iris import IriMinter
-from hkg_rdf.vocab import DCTERMS, HKG, ONTOLOGY_FILE, ONTOLOGY_IRI, SHAPES_FILE, data_path, vocabulary
+from hkg_rdf import vocab
+from hkg_rdf.vocab import ONTOLOGY_FILE, ONTOLOGY_IRI, SHAPES_FILE, data_path, vocabulary
 
 SH = Namespace("http://www.w3.org/ns/shacl#")
+HKG = Namespace(vocab.HKG)
 PROV = Namespace("http://www.w3.org/ns/prov#")
 OWLRL_ERROR = URIRef("http://www.daml.org/2002/03/agents/agent-ont#ErrorMessage")
 ONTOLOGY = data_path(*ONTOLOGY_FILE)

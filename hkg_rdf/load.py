@@ -37,6 +37,7 @@ def load(store_dir: Path, sources: list[Path], minter: IriMinter, keep_dangling:
                 try:
                     with open_binary(source) as stream:
                         _bulk_load(store, stream, fmt, str(source))
+                    report.notice(f"loaded {source} as {fmt.name}")
                 except OSError as error:
                     raise InputError(str(source), f"cannot read: {error}") from error
 

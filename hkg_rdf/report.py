@@ -65,7 +65,8 @@ class Report:
         path.write_text(json.dumps(self.as_dict(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
     def summary(self) -> str:
-        lines = [f"{self.triples:,} triples; {sum(self.entities.values()):,} entities, {sum(self.edges.values()):,} edges"]
+        converted = f"{self.triples:,} triples; {sum(self.entities.values()):,} entities, {sum(self.edges.values()):,} edges"
+        lines = [converted] if self.triples else []
         lines += [f"  {name}: {count:,}" for name, count in sorted(self.entities.items())]
         for title, counter in (("skipped", self.skipped), ("kept", self.kept)):
             for reason, count in sorted(counter.items()):

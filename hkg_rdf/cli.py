@@ -179,5 +179,49 @@ def stats(store_dir: Path, as_json: bool) -> None:
     click.echo(json.dumps(result, indent=1) if as_json else format_stats(result))
 
 
+@main.command(epilog="Example: hkg-rdf serve --store hkg-store --port 8000   (then open http://127.0.0.1:8000/)")
+@store_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on (0.0.0.0 for all).")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="TCP port.")
+@click.option("--timeout", default=30.0, show_default=True, type=click.FloatRange(min=0.1), help="Seconds a query may run before it is stopped (its worker is killed and replaced).")
+@click.option("--max-rows", default=10_000, show_default=True, type=click.IntRange(min=1), help="Rows (or triples) a result may have; a longer one is cut and marked truncated.")
+@click.option("--allow-update", "update_token", metavar="TOKEN", envvar="HKG_UPDATE_TOKEN", help="Accept SPARQL updates bearing 'Authorization: Bearer TOKEN' (default: read-only).")
+@click.option("--allow-remote", is_flag=True, help="Let SERVICE and LOAD fetch from other servers (off: they are refused, and workers cannot open network sockets).")
+@click.option("--base-iri", default=None, envvar="HKG_BASE_IRI", help="Base of the store's entity IRIs (default: read from the store). Entity IRIs dereference under its path.")
+@click.option("--workers", default=None, type=click.IntRange(min=1), help="Query worker processes (default: one per CPU).")
+@click.option("--max-queue", default=32, show_default=True, type=click.IntRange(min=0), help="Requests that may wait for a worker; more get 503.")
+@click.option("--max-request-bytes", default=1_000_000, show_default=True, type=click.IntRange(min=1024), help="Largest request body or query string (413/414 beyond).")
+@click.option("--cors-origin", "cors_origins", multiple=True, default=["*"], show_default=True, help="Origins allowed by CORS (repeatable); 'none' turns CORS off.")
+@click.option("--access-log", type=click.Path(path_type=Path), help="Write the access log to this file (default: standard error).")
+@click.option("--worker-memory", default=4096, show_default=True, type=click.IntRange(min=0), help="Memory (MB) a worker may allocate; a query needing more is stopped. 0: no limit.")
+@click.option("--dumps", "dumps_dir", type=click.Path(path_type=Path), help="Directory of dump files to serve with SHA-256 (default: STORE/dumps).")
+@click.option("--no-dump-generation", is_flag=True, help="Do not write a dump of the current store version into the dumps directory.")
+@click.option("--public-url", help="The server's public URL, if behind a proxy (default: from each request's Host).")
+@click.option("--license", "license_iri", help="License IRI of the data, stated in the VoID description.")
+def serve(store_dir: Path, host: str, port: int, timeout: float, max_rows: int, update_token: str | None, allow_remote: bool, base_iri: str | None,
+          workers: int | None, max_queue: int, max_request_bytes: int, cors_origins: tuple[str, ...], access_log: Path | None, worker_memory: int,
+          dumps_dir: Path | None, no_dump_generation: bool, public_url: str | None, license_iri: str | None) -> None:
+    """Serve the store as Linked Data: SPARQL endpoint, entity pages, VoID, query page.
+
+    Read-only unless --allow-update; SERVICE and LOAD refused unless --allow-remote. Entity
+    IRIs dereference when the store was loaded with --base-iri pointing at this server.
+    """
+    from .serve import ServeConfig, serve as run
+    from .store import live_path
+
+    live_path(store_dir)  # not a store: a clear message and exit 2
+    if base_iri is not None:
+        _minter(base_iri)
+    config = ServeConfig(
+        store_dir=store_dir, host=host, port=port, timeout=timeout, max_rows=max_rows, allow_update=update_token, allow_remote=allow_remote,
+        base_iri=base_iri, max_queue=max_queue, max_request_bytes=max_request_bytes,
+        cors_origins=() if tuple(cors_origins) == ("none",) else tuple(cors_origins), access_log=access_log, worker_memory_mb=worker_memory,
+        dumps_dir=dumps_dir, generate_dumps=not no_dump_generation, public_url=public_url, license_iri=license_iri,
+    )
+    if workers:
+        config.workers = workers
+    run(config)
+
+
 if __name__ == "__main__":
     main()

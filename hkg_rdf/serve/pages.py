@@ -1,0 +1,203 @@
+"""Entity descriptions for linked-data pages: what an entity says, what points at it, its lineage.
+
+:func:`describe` (run in a worker) gathers the facts for an entity's HTML page, bounded: at most
+``per_property`` links shown per property and direction (with the full count), literals cut for
+display at ``text_limit`` characters, lineage explored breadth-first up to ``lineage_limit``
+steps. :func:`entity_document` (also in a worker) writes the entity's RDF description (its own
+triples and the triples pointing at it) in a negotiated format.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from urllib.parse import quote
+
+import pyoxigraph as ox
+
+from ..iris import IriMinter
+from ..vocab import PREFIXES, RDF_TYPE, RDFS, XSD_STRING, data_path, vocabulary, ONTOLOGY_FILE
+from . import sparql
+
+FOAF = "http://xmlns.com/foaf/0.1/"
+PROV_DERIVED = "http://www.w3.org/ns/prov#wasDerivedFrom"
+HUB = "https://huggingface.co/"
+#: Where each entity type lives on the Hub, by IRI segment ({id} is the Hub id, URL-quoted).
+HUB_PATHS = {
+    "model": "{id}", "dataset": "datasets/{id}", "space": "spaces/{id}", "paper": "papers/{id}",
+    "collection": "collections/{id}", "user": "{id}", "org": "{id}", "task": "tasks/{id}",
+}
+
+
+def hub_url(segment: str, entity_id: str) -> str | None:
+    path = HUB_PATHS.get(segment)
+    return HUB + path.format(id=quote(entity_id, safe="/")) if path else None
+
+
+def page_path(segment: str, entity_id: str) -> str:
+    from ..iris import encode_id
+
+    return f"/page/{segment}/{encode_id(entity_id)}"
+
+
+def data_path_of(segment: str, entity_id: str) -> str:
+    from ..iris import encode_id
+
+    return f"/data/{segment}/{encode_id(entity_id)}"
+
+
+@cache
+def ontology_terms() -> dict[str, dict]:
+    """Label, comment and super-properties of each term of the ontology."""
+    terms: dict[str, dict] = {}
+    for triple in ox.parse(path=str(data_path(*ONTOLOGY_FILE)), format=ox.RdfFormat.TURTLE):
+        if not isinstance(triple.subject, ox.NamedNode):
+            continue
+        entry = terms.setdefault(triple.subject.value, {"label": None, "comment": None, "super": []})
+        p = triple.predicate.value
+        if p == RDFS + "label":
+            entry["label"] = triple.object.value
+        elif p == RDFS + "comment":
+            entry["comment"] = triple.object.value
+        elif p == RDFS + "subPropertyOf":
+            entry["super"].append(triple.object.value)
+    return terms
+
+
+@cache
+def lineage_properties() -> dict[str, str]:
+    """The lineage properties (sub-properties of prov:wasDerivedFrom) -> kind (finetune, ...)."""
+    terms = ontology_terms()
+    return {
+        r.prop: r.name.split("_")[1]
+        for r in vocabulary().relations
+        if r.subject == r.object and PROV_DERIVED in terms.get(r.prop, {}).get("super", [])
+    }
+
+
+def curie(iri: str) -> str:
+    for prefix, namespace in PREFIXES.items():
+        if iri.startswith(namespace) and len(iri) > len(namespace):
+            return f"{prefix}:{iri[len(namespace):]}"
+    return iri
+
+
+def term_view(term: object, minter: IriMinter, text_limit: int = 5000) -> dict:
+    """A term as the templates show it (entities of ours link to their pages)."""
+    if isinstance(term, ox.NamedNode):
+        parsed = minter.parse(term.value)
+        if parsed:
+            entity_type, entity_id = parsed
+            return {"kind": "entity", "iri": term.value, "segment": entity_type.segment, "id": entity_id, "href": page_path(entity_type.segment, entity_id)}
+        label = curie(term.value)
+        return {"kind": "iri", "iri": term.value, "label": label, "href": term.value}
+    if isinstance(term, ox.Literal):
+        value = term.value
+        view = {"kind": "literal", "value": value[:text_limit], "length": len(value), "cut": len(value) > text_limit}
+        if term.language:
+            view["lang"] = term.language
+        elif term.datatype.value != XSD_STRING:
+            view["datatype"] = curie(term.datatype.value)
+        return view
+    if isinstance(term, ox.BlankNode):
+        return {"kind": "bnode", "value": f"_:{term.value}"}
+    if term is None:
+        return {"kind": "none"}
+    return {"kind": "literal", "value": str(term), "length": len(str(term)), "cut": False}
+
+
+def property_view(iri: str) -> dict:
+    entry = ontology_terms().get(iri, {})
+    return {"iri": iri, "curie": curie(iri), "label": entry.get("label") or curie(iri), "comment": entry.get("comment")}
+
+
+# ---------------------------------------------------------------- in a worker
+
+
+def _lineage(store: ox.Store, iri: str, minter: IriMinter, up: bool, limit: int) -> dict:
+    """The lineage tree above (bases) or below (derived models) an entity, breadth first."""
+    props = lineage_properties()
+    values_p = " ".join(f"<{p}>" for p in props)
+    root = {"iri": iri, "children": []}
+    nodes = {iri: root}
+    frontier, steps, truncated = [iri], 0, False
+    while frontier and not truncated:
+        values = " ".join(f"<{i}>" for i in frontier)
+        if up:
+            query = f"SELECT ?from ?p ?to WHERE {{ VALUES ?from {{ {values} }} VALUES ?p {{ {values_p} }} ?from ?p ?to }} LIMIT {limit - steps + 1}"
+        else:
+            query = f"SELECT ?from ?p ?to WHERE {{ VALUES ?from {{ {values} }} VALUES ?p {{ {values_p} }} ?to ?p ?from }} LIMIT {limit - steps + 1}"
+        next_frontier = []
+        for solution in store.query(query):
+            if steps == limit:
+                truncated = True
+                break
+            steps += 1
+            parent, child = solution["from"].value, solution["to"].value
+            view = term_view(solution["to"], minter)
+            node = {**view, "relation": props[solution["p"].value], "children": [], "repeat": child in nodes}
+            nodes[parent]["children"].append(node)
+            if child not in nodes:
+                nodes[child] = node
+                next_frontier.append(child)
+        frontier = next_frontier
+    return {"tree": root["children"], "steps": steps, "truncated": truncated}
+
+
+def describe(store: ox.Store, iri: str, base_iri: str, per_property: int = 50, lineage_limit: int = 200, text_limit: int = 5000) -> dict:
+    """Everything the entity page shows, bounded (see the module docstring)."""
+    minter = IriMinter(base_iri)
+    node = ox.NamedNode(iri)
+    attributes: dict[str, list] = {}
+    links_out: dict[str, dict] = {}
+    types = []
+    for quad in store.quads_for_pattern(node, None, None):
+        p, o = quad.predicate.value, quad.object
+        if p == RDF_TYPE:
+            types.append(term_view(o, minter))
+        elif isinstance(o, ox.Literal):
+            attributes.setdefault(p, []).append(term_view(o, minter, text_limit))
+        else:
+            group = links_out.setdefault(p, {"property": property_view(p), "count": 0, "items": []})
+            group["count"] += 1
+            if len(group["items"]) < per_property:
+                group["items"].append(term_view(o, minter))
+    links_in = {}
+    for solution in store.query(f"SELECT ?p (COUNT(*) AS ?n) WHERE {{ ?s ?p <{iri}> }} GROUP BY ?p ORDER BY ?p"):
+        p = solution["p"].value
+        items = [term_view(s["s"], minter) for s in store.query(f"SELECT ?s WHERE {{ ?s <{p}> <{iri}> }} ORDER BY ?s LIMIT {per_property}")]
+        links_in[p] = {"property": property_view(p), "count": int(solution["n"].value), "items": items}
+    lineage = None
+    if any(p in lineage_properties() for p in links_out) or any(p in lineage_properties() for p in links_in):
+        lineage = {"up": _lineage(store, iri, minter, True, lineage_limit), "down": _lineage(store, iri, minter, False, lineage_limit)}
+    return {
+        "exists": bool(types or attributes or links_out or links_in),
+        "types": types,
+        "attributes": [{"property": property_view(p), "values": v} for p, v in sorted(attributes.items(), key=lambda kv: curie(kv[0]))],
+        "links_out": sorted(links_out.values(), key=lambda g: g["property"]["curie"]),
+        "links_in": sorted(links_in.values(), key=lambda g: g["property"]["curie"]),
+        "lineage": lineage,
+    }
+
+
+def entity_document(store: ox.Store, iri: str, document: str, media_type: str, max_triples: int) -> dict:
+    """The entity's RDF description: its triples and those pointing at it, at most ``max_triples`` each way."""
+    node = ox.NamedNode(iri)
+    triples = [
+        ox.Triple(ox.NamedNode(document), ox.NamedNode(RDF_TYPE), ox.NamedNode(FOAF + "Document")),
+        ox.Triple(ox.NamedNode(document), ox.NamedNode(FOAF + "primaryTopic"), node),
+    ]
+    found, truncated = 0, False
+    for pattern in ((node, None, None), (None, None, node)):
+        count = 0
+        for quad in store.quads_for_pattern(*pattern):
+            if pattern[0] is None and quad.subject == node:  # a loop, already written
+                continue
+            if count == max_triples:
+                truncated = True
+                break
+            triples.append(quad.triple)
+            count += 1
+        found += count
+    if not found:
+        return {"exists": False}
+    return {"exists": True, "truncated": truncated, "body": sparql.write_graph(triples, media_type, truncated)}

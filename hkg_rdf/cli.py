@@ -179,6 +179,82 @@ def stats(store_dir: Path, as_json: bool) -> None:
     click.echo(json.dumps(result, indent=1) if as_json else format_stats(result))
 
 
+EXIT_INCOMPLETE = 3
+
+
+@main.command(epilog="Example: hkg-rdf crawl --out hub-2025-06-01 --workers 4 --store hkg-store\n\n"
+              "Resume: rerun the same command. Incremental: --previous hub-2025-05-01 (or a store).")
+@click.option("--out", "out", type=click.Path(path_type=Path), required=True, help="Crawl directory: checkpoint, release, triples.txt, manifest.")
+@click.option("--store", "store_dir", type=click.Path(path_type=Path), help="Also load the snapshot into this store (replacing its content), with PROV-O metadata.")
+@click.option("--types", default="", help="Comma-separated entity types to crawl (default: all): model,dataset,space,paper,collection,user,org,task.")
+@click.option("--limit", type=click.IntRange(min=1), help="At most N items per listing (models, datasets, spaces, collections): a quick partial crawl.")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%SZ"]),
+              help="UTC date(-time). With --previous: reuse its details of repos not modified since. Without: crawl only repos modified since.")
+@click.option("--previous", type=click.Path(exists=True, path_type=Path), help="Baseline: an earlier crawl directory, a release, or a store.")
+@click.option("--workers", default=4, show_default=True, type=click.IntRange(min=1, max=64), help="Requests in flight at most.")
+@click.option("--endpoint", envvar="HF_ENDPOINT", help="Hub endpoint (default: $HF_ENDPOINT or https://huggingface.co).")
+@click.option("--timeout", default=30.0, show_default=True, help="Seconds before a request times out (then it is retried).")
+@click.option("--retries", default=8, show_default=True, help="Retries per request on 429, 5xx, timeouts and dropped connections.")
+@click.option("--backoff", default=1.0, show_default=True, help="First back-off in seconds (doubles per retry) for 5xx and network errors.")
+@click.option("--page-size", type=click.IntRange(min=1), help="Items per listing page to ask for (default: the Hub's maximum).")
+@click.option("--restart", is_flag=True, help="Discard the checkpoint in --out and crawl from scratch.")
+@base_iri_option
+def crawl(out: Path, store_dir: Path | None, types: str, limit: int | None, since, previous: Path | None, workers: int,
+          endpoint: str | None, timeout: float, retries: int, backoff: float, page_size: int | None, restart: bool, base_iri: str) -> None:
+    """Crawl the Hugging Face Hub into a HuggingKG release, resumably.
+
+    Writes OUT/HuggingKG_V<start>/ (the published format), OUT/triples.txt and
+    OUT/crawl-manifest.json (the snapshot: when, from where, by which tool versions, counts,
+    what was skipped, errors, requests). Kill it and rerun the same command: it continues from
+    OUT/crawl.sqlite without refetching finished pages. Token: HF_TOKEN or `hf auth login`.
+    """
+    from datetime import timezone
+
+    from .crawl import CrawlIncomplete, Options, crawl as run, summary
+    from .vocab import vocabulary
+
+    segments = {t.segment for t in vocabulary().types}
+    chosen = frozenset(t.strip() for t in types.split(",") if t.strip())
+    if chosen - segments:
+        raise click.BadParameter(f"unknown type(s) {sorted(chosen - segments)}; choose from {sorted(segments)}", param_hint="--types")
+    options = Options(
+        out=out, types=chosen, limit=limit, since=since.replace(tzinfo=timezone.utc) if since else None, workers=workers,
+        previous=previous, endpoint=endpoint, timeout=timeout, retries=retries, backoff=backoff, page_size=page_size, restart=restart,
+    )
+    _minter(base_iri)
+    try:
+        result = run(options, store=store_dir, base_iri=base_iri, echo=lambda m: click.echo(m, err=True))
+    except CrawlIncomplete as error:
+        click.echo(f"crawl incomplete: {error}; rerun the same command to continue", err=True)
+        sys.exit(EXIT_INCOMPLETE)
+    click.echo(summary(result), err=True)
+
+
+@main.command(epilog="Example: hkg-rdf diff hub-2025-05-01 hub-2025-06-01 --json changes.json")
+@click.argument("old", type=click.Path(exists=True, path_type=Path))
+@click.argument("new", type=click.Path(exists=True, path_type=Path))
+@click.option("--json", "json_path", type=click.Path(path_type=Path), help="Also write every change as JSON.")
+@click.option("--summary-only", is_flag=True, help="Print only the counts.")
+def diff(old: Path, new: Path, json_path: Path | None, summary_only: bool) -> None:
+    """List entities and edges added (+), removed (-) and changed (~) from OLD to NEW.
+
+    OLD and NEW are crawl directories (hkg-rdf crawl --out) or releases. One tab-separated
+    line per change on stdout; counts on stderr.
+    """
+    import json
+
+    from .diff import Diff, changes, summary
+
+    collected = Diff()
+    for change in changes(old, new):
+        collected.add(change)
+        if not summary_only:
+            sys.stdout.write(change.line() + "\n")
+    click.echo(summary(collected.counts()), err=True)
+    if json_path:
+        json_path.write_text(json.dumps(collected.as_dict(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
 @main.command(epilog="Example: hkg-rdf serve --store hkg-store --port 8000   (then open http://127.0.0.1:8000/)")
 @store_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on (0.0.0.0 for all).")

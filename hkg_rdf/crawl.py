@@ -344,12 +344,14 @@ class Crawler:
             return None
         db = self.cp.db
         base, _, segment = kind.partition(":")
-        if base == "owner":
-            for seg in ("user", "org"):
-                row = db.execute("SELECT record FROM base_entities WHERE type=? AND id=?", (seg, key)).fetchone()
-                if row:
-                    return self._owner_found(key, (seg, json.loads(row[0]).get("fullname")))
-            return None
+        if base == "owner":  # users only: organizations are few, and their overview gives their fresh full name
+            row = db.execute("SELECT record FROM base_entities WHERE type='user' AND id=?", (key,)).fetchone()
+            if row is None:
+                return None
+            found = self._owner_found(key, ("user", json.loads(row[0]).get("fullname")))
+            found.records = [(s, i, r, 0) for s, i, r, _ in found.records]  # any fresh source of the name wins
+            found.users, found.tasks = [], [("followers:user", key)]
+            return found
         if base not in ("readme", "space", "likers"):
             return None
         segment = segment or "space"
@@ -800,7 +802,8 @@ def _manifest(cp: Checkpoint, options: Options, endpoint: str, base_iri: str, st
         "tasks": tasks,
         "reused_from_previous": reused,
         "requests": {
-            "total": requests, "statuses": dict(statuses), "retries": dict(retries), "runs": len(runs),
+            "total": requests, "statuses": dict(statuses), "retries": dict(retries), "runs": cp.get("runs", len(runs)),
+            "runs_counted": len(runs),  # a killed run's requests are not counted
             "seconds": round(seconds, 3),
             "requests_per_second": round(requests / seconds, 2) if seconds else None,
             "entities_per_second": round(entities / seconds, 2) if seconds else None,

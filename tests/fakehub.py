@@ -247,6 +247,8 @@ class _Handler(BaseHTTPRequestHandler):
             fault = next((f for f in state.faults if f.times > 0 and re.search(f.pattern, self.path)), None)
             if fault is not None:
                 fault.times -= 1
+            entry = Logged(start, float("inf"), self.path, 0, fault.kind if fault else None)
+            state.log.append(entry)  # logged as it starts: an answer still sleeping is in the log too
         status = 0
         try:
             if state.delay:
@@ -259,6 +261,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(status, {"error": "injected"}, headers)
                 return
             status, body, headers = self._route()
+            entry.status = status
             if fault is not None and fault.kind == "drop":
                 self._send(status, body, headers, drop=True)
                 return
@@ -266,7 +269,7 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             with state.lock:
                 state.in_flight -= 1
-                state.log.append(Logged(start, time.monotonic(), self.path, status or 200, fault.kind if fault else None))
+                entry.end, entry.status = time.monotonic(), status or 200
 
     def _send(self, status: int, body: object, headers: dict, drop: bool = False) -> None:
         payload = body if isinstance(body, bytes) else json.dumps(body).encode("utf-8")

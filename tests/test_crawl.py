@@ -1,0 +1,399 @@
+"""The crawler against a fake Hub: the real huggingface_hub client, a real HTTP server on 127.0.0.1.
+
+Nothing of ours is mocked: :mod:`tests.fakehub` is an HTTP server speaking the Hub API's JSON,
+the crawler reaches it through ``HfApi(endpoint=...)`` / ``HF_ENDPOINT``, and the results are
+read back with the release reader, loaded into a real store and validated with the shapes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
+
+import pyoxigraph as ox
+import pytest
+
+from hkg_rdf.crawl import CHECKPOINT, MANIFEST, Options, crawl, iter_checkpoint_pages
+from hkg_rdf.iris import IriMinter
+from hkg_rdf.load import load
+from hkg_rdf.records import Release
+from hkg_rdf.report import Report
+from hkg_rdf.store import open_read_only
+from hkg_rdf.validate import validate_store
+from hkg_rdf.vocab import vocabulary
+
+from conftest import BASE, REPO, invoke
+from fakehub import Fault, FakeHub, changed, fixture
+
+FAVS = "alice/favorites-0123456789abcdef01234567"
+RELEASE = "acme/release-76543210fedcba9876543210"
+
+# What a crawl of fakehub.fixture() must give: written out by hand from the fixture.
+EXPECTED_ENTITIES = {
+    "task": {"fill-mask", "text-classification", "text-generation", "translation"},
+    "model": {"acme/base-7b", "alice/base-7b-ft", "alice/base-7b-lora", "bob/base-7b-gguf", "bob/merged", "ghost/orphan"},
+    "dataset": {"nlp-lab/reviews", "acme/corpus", "carol/tiny"},
+    "space": {"alice/demo", "nlp-lab/leaderboard"},
+    "paper": {"2401.00001", "2401.00002", "2401.00003"},
+    "collection": {FAVS, RELEASE},
+    "user": {"alice", "bob", "carol", "dave", "erin", "frank"},
+    "org": {"acme", "nlp-lab"},
+}
+EXPECTED_EDGES = {
+    "model_definedFor_task": {("acme/base-7b", "text-generation"), ("alice/base-7b-ft", "text-classification"),
+                              ("bob/base-7b-gguf", "text-generation"), ("bob/merged", "text-generation"), ("ghost/orphan", "fill-mask")},
+    "model_adapter_model": {("acme/base-7b", "alice/base-7b-lora")},
+    "model_finetune_model": {("acme/base-7b", "alice/base-7b-ft")},
+    "model_merge_model": {("acme/base-7b", "bob/merged"), ("alice/base-7b-ft", "bob/merged")},
+    "model_quantized_model": {("acme/base-7b", "bob/base-7b-gguf")},
+    "model_trainedOrFineTunedOn_dataset": {("acme/base-7b", "acme/corpus"), ("alice/base-7b-ft", "nlp-lab/reviews")},
+    "model_cite_paper": {("acme/base-7b", "2401.00001")},
+    "dataset_definedFor_task": {("nlp-lab/reviews", "text-classification"), ("acme/corpus", "text-generation")},
+    "dataset_cite_paper": {("nlp-lab/reviews", "2401.00002")},
+    "space_use_model": {("alice/demo", "acme/base-7b"), ("alice/demo", "alice/base-7b-ft"), ("nlp-lab/leaderboard", "bob/merged")},
+    "space_use_dataset": {("alice/demo", "nlp-lab/reviews")},
+    "collection_contain_model": {(FAVS, "acme/base-7b"), (RELEASE, "acme/base-7b"), (RELEASE, "bob/base-7b-gguf")},
+    "collection_contain_dataset": {(FAVS, "nlp-lab/reviews")},
+    "collection_contain_space": {(FAVS, "alice/demo")},
+    "collection_contain_paper": {(FAVS, "2401.00003")},
+    "user_publish_model": {("alice", "alice/base-7b-ft"), ("alice", "alice/base-7b-lora"), ("bob", "bob/base-7b-gguf"), ("bob", "bob/merged")},
+    "user_publish_dataset": {("carol", "carol/tiny")},
+    "user_publish_space": {("alice", "alice/demo")},
+    "user_publish_paper": {("alice", "2401.00001"), ("frank", "2401.00001"), ("dave", "2401.00002")},
+    "user_own_collection": {("alice", FAVS)},
+    "user_like_model": {("alice", "acme/base-7b"), ("bob", "acme/base-7b"), ("carol", "alice/base-7b-ft")},
+    "user_like_dataset": {("dave", "nlp-lab/reviews")},
+    "user_like_space": {("bob", "alice/demo")},
+    "user_follow_user": {("bob", "alice"), ("erin", "alice"), ("alice", "bob"), ("carol", "dave")},
+    "user_follow_org": {("carol", "acme"), ("erin", "acme"), ("dave", "nlp-lab")},
+    "user_affiliatedWith_org": {("alice", "acme"), ("bob", "acme"), ("dave", "nlp-lab"), ("frank", "nlp-lab")},
+    "org_publish_model": {("acme", "acme/base-7b")},
+    "org_publish_dataset": {("nlp-lab", "nlp-lab/reviews"), ("acme", "acme/corpus")},
+    "org_publish_space": {("nlp-lab", "nlp-lab/leaderboard")},
+    "org_own_collection": {("acme", RELEASE)},
+}
+# What it must skip, and count: each reason once.
+EXPECTED_SKIPPED = {
+    "model_finetune_model: dangling edge (subject not crawled)",  # base model missing/model is not on the Hub
+    "model_cite_paper: dangling edge (object not crawled)",  # the Hub does not know paper 9999.99999
+    "space_use_model: dangling edge (object not crawled)",  # leaderboard uses missing/model
+    "model author is neither a crawled user nor organization (no publish edge)",  # ghost
+    "collection item of type 'collection' (no release relation)",
+}
+
+
+def fast(out: Path, hub: FakeHub, **options) -> Options:
+    """Crawl options for the fake Hub: short back-off so retries cost milliseconds."""
+    return Options(out=out, endpoint=hub.url, workers=options.pop("workers", 4), backoff=options.pop("backoff", 0.02), **options)
+
+
+def graph(release: Path) -> tuple[dict[str, set], dict[str, set], dict[tuple[str, str], dict]]:
+    """Entity ids per type, pairs per relation and records, as the release reader reads them."""
+    entities: dict[str, set] = {t.segment: set() for t in vocabulary().types}
+    records = {}
+    for entity in Release(release).entities(Report()):
+        entities[entity.type.segment].add(entity.id)
+        records[(entity.type.segment, entity.id)] = entity.values
+    edges: dict[str, set] = {r.name: set() for r in vocabulary().relations}
+    for edge in Release(release).edges():
+        edges[edge.relation.name].add((edge.subject, edge.object))
+    return entities, edges, records
+
+
+def release_files(release: Path) -> dict[str, str]:
+    files = {p.name: p.read_text(encoding="utf-8") for p in sorted(release.iterdir())}
+    files["triples.txt"] = (release.parent / "triples.txt").read_text(encoding="utf-8")
+    return files
+
+
+def path_of(url: str) -> tuple[str, tuple]:
+    """A request target without its origin, query parameters in order, for comparing logs."""
+    parts = urlsplit(url)
+    return parts.path, tuple(sorted(parse_qsl(parts.query)))
+
+
+@pytest.fixture(scope="module")
+def v1(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An uninterrupted crawl of the fixture Hub (the reference the other tests compare with)."""
+    out = tmp_path_factory.mktemp("v1") / "crawl"
+    with FakeHub() as hub:
+        crawl(fast(out, hub))
+    return out
+
+
+def release_of(out: Path) -> Path:
+    return out / json.loads((out / MANIFEST).read_text(encoding="utf-8"))["release"]
+
+
+# ---------------------------------------------------------------- the crawl itself
+
+
+def test_fixture_covers_every_type_and_relation() -> None:
+    vocab = vocabulary()
+    assert set(EXPECTED_ENTITIES) == {t.segment for t in vocab.types}
+    assert set(EXPECTED_EDGES) == {r.name for r in vocab.relations}
+    assert all(EXPECTED_ENTITIES.values()) and all(EXPECTED_EDGES.values())
+
+
+def test_crawl_gives_exactly_the_expected_graph_which_loads_and_validates(tmp_path: Path) -> None:
+    out, store = tmp_path / "crawl", tmp_path / "store"
+    with FakeHub() as hub:
+        result = crawl(fast(out, hub), store=store, base_iri=BASE)
+        requests = len(hub.state.log)
+    release = result.release
+    assert release.name.startswith("HuggingKG_V") and len(release.name) == len("HuggingKG_V") + 14
+    entities, edges, records = graph(release)
+    assert entities == EXPECTED_ENTITIES
+    assert edges == EXPECTED_EDGES
+
+    # attributes, as the Hub metadata gives them
+    assert records[("model", "acme/base-7b")] == {
+        "id": "acme/base-7b", "name": "base-7b", "createdAt": "2024-01-01T10:00:00.000Z", "lastModified": "2024-01-01T12:30:00.000Z",
+        "downloads": 1000, "likes": 2, "region": "us", "license": "apache-2.0", "libraries": ["transformers", "safetensors"],
+        "languages": ["en"], "other": ["conversational", "llama"], "pipeline_tag": ["text-generation"],
+        "description": "---\nlicense: apache-2.0\n---\n# Base 7B\n",
+    }
+    assert records[("model", "alice/base-7b-lora")]["description"] is None  # no README.md in its files: not fetched
+    assert records[("model", "ghost/orphan")]["description"] is None  # listed, but 404
+    assert records[("model", "alice/base-7b-ft")]["description"] == "# Fine-tuned on reviews ✓\n"
+    assert records[("dataset", "nlp-lab/reviews")] == {
+        "id": "nlp-lab/reviews", "name": "reviews", "createdAt": "2024-01-01T10:00:00.000Z", "lastModified": "2024-01-01T13:45:00.000Z",
+        "downloads": 300, "likes": 1, "libraries": ["datasets"], "license": ["cc-by-4.0"], "languages": ["en"], "other": ["sentiment"],
+        "sub-tasks": ["sentiment-classification"], "tasks": ["text-classification"], "size": ["1K<n<10K"], "formats": ["parquet"],
+        "modalities": ["text"], "tags": fixture()["datasets"][0]["tags"], "description": "# Reviews\n",
+    }
+    assert records[("space", "alice/demo")]["tags"] == ["gradio", "region:us"]
+    assert records[("paper", "2401.00001")] == {
+        "id": "2401.00001", "authors": ["Alice Anders", "Frank Fox", "Unregistered Person"], "publishedAt": "2024-01-02T00:00:00.000Z",
+        "title": "Base Seven B", "summary": "A base model.", "upvotes": 12,
+    }
+    assert records[("collection", FAVS)] == {"slug": FAVS, "title": "Favorites", "upvotes": 4, "description": "Things Alice likes"}
+    assert records[("user", "erin")] == {"id": "erin", "fullname": "Erin Evans"}
+    assert records[("org", "acme")] == {"id": "acme", "fullname": "ACME Corp"}
+    assert records[("task", "translation")] == {"id": "translation", "label": "Translation"}
+
+    # the manifest: PROV-O times, endpoint, versions, counts, skipped with reasons
+    manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    assert manifest["prov"]["used"] == hub.url and manifest["prov"]["startedAtTime"] <= manifest["prov"]["endedAtTime"]
+    assert set(manifest["prov"]["wasAssociatedWith"]) >= {"hkg-rdf", "huggingface_hub"}
+    assert manifest["entities"] == {k: len(v) for k, v in EXPECTED_ENTITIES.items()}
+    assert manifest["relations"] == {k: len(v) for k, v in EXPECTED_EDGES.items()}
+    assert set(manifest["skipped"]) == EXPECTED_SKIPPED and all(n == 1 for n in manifest["skipped"].values())
+    assert manifest["requests"]["total"] == requests and manifest["errors"]["count"] == 0 and manifest["complete"]
+    assert (out / "triples.txt").read_text(encoding="utf-8").count("\n") == sum(len(v) for v in EXPECTED_EDGES.values())
+    # erin is known only as a follower: her own followers are not crawled (one hop)
+    assert not [e for e in hub.state.log if e.path.startswith("/api/users/erin/followers")]
+
+    # the release loads and validates unchanged
+    loaded = tmp_path / "loaded"
+    report = load(loaded, [release], IriMinter(BASE))
+    assert report.entities == {k: len(v) for k, v in EXPECTED_ENTITIES.items()} and not report.skipped
+    assert validate_store(open_read_only(loaded)).conforms
+
+    # --store: the same graph plus the snapshot's PROV-O description in its own named graph
+    snapshot = ox.Store.read_only(str(store / "current"))
+    prov = list(snapshot.query(
+        "PREFIX prov: <http://www.w3.org/ns/prov#> SELECT ?g ?start ?used WHERE { GRAPH ?g { ?s prov:wasGeneratedBy ?a . "
+        "?a prov:startedAtTime ?start ; prov:used ?used } }"))
+    assert len(prov) == 1 and prov[0]["g"].value == manifest["snapshot"] and prov[0]["used"].value == hub.url
+    assert len(snapshot) == len(open_read_only(loaded)) + len(list(snapshot.quads_for_pattern(None, None, None, prov[0]["g"])))
+    assert validate_store(snapshot).conforms
+
+
+def test_rerun_of_a_finished_crawl_fetches_nothing(v1: Path) -> None:
+    with FakeHub() as hub:
+        result = crawl(fast(v1, hub))
+        assert hub.state.log == [] and result.resumed_complete
+
+
+# ---------------------------------------------------------------- kill and resume
+
+
+def _env(hub: FakeHub) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
+    env.update(HF_ENDPOINT=hub.url, HF_HUB_DISABLE_TELEMETRY="1", PYTHONPATH=str(REPO))
+    return env
+
+
+def test_kill_and_resume_continues_without_refetching_finished_pages(tmp_path: Path, v1: Path) -> None:
+    out = tmp_path / "crawl"
+    command = [sys.executable, "-m", "hkg_rdf", "crawl", "--out", str(out), "--workers", "2", "--backoff", "0.02"]
+    with FakeHub(page_size=1, delay=0.03) as hub:  # one item per page: many pages to be killed between
+        process = subprocess.Popen(command, env=_env(hub), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 60
+        while len(hub.state.log) < 22 and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        process.stderr.close()
+        assert process.returncode == -signal.SIGKILL and not (out / MANIFEST).exists()
+        first_run = len(hub.state.log)
+
+        finished_pages = {path_of(url) for _, url in iter_checkpoint_pages(out)}
+        db = sqlite3.connect(out / CHECKPOINT)
+        done_readmes = [key for kind, key in db.execute("SELECT kind, key FROM tasks WHERE state=1 AND kind='readme:model'")]
+        db.close()
+        assert finished_pages, "the kill came before any page was checkpointed: nothing to check"
+
+        rerun = subprocess.run(command, env=_env(hub), capture_output=True, text=True, timeout=120)
+        assert rerun.returncode == 0, rerun.stderr
+        second = [path_of(e.path) for e in hub.state.log[first_run:]]
+
+    refetched = finished_pages & set(second)
+    assert not refetched, f"finished pages fetched again: {refetched}"
+    assert not {f"/{key}/resolve/main/README.md" for key in done_readmes} & {p for p, _ in second}
+    # the same release as an uninterrupted crawl (which also used another page size)
+    assert release_files(release_of(out)) == release_files(release_of(v1))
+    manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    assert manifest["requests"]["runs"] == 2
+    assert manifest["listing_pages"]["model"] == len(EXPECTED_ENTITIES["model"])
+
+
+# ---------------------------------------------------------------- faults
+
+
+def test_faults_are_survived_and_429_waits_as_told(tmp_path: Path) -> None:
+    with FakeHub() as hub:
+        hub.state.faults = [
+            Fault(r"^/api/models\?", "429", retry_after=2),
+            Fault(r"^/api/spaces/alice/demo$", "500", times=2),
+            Fault(r"^/api/papers/2401\.00001$", "slow", delay=2.5),
+            Fault(r"^/api/datasets\?", "drop"),
+            Fault(r"^/api/collections/alice", "503"),
+        ]
+        result = crawl(fast(tmp_path / "crawl", hub, timeout=1.0))
+        log = hub.state.log
+
+    entities, edges, _ = graph(result.release)
+    assert entities == EXPECTED_ENTITIES and edges == EXPECTED_EDGES
+
+    limited = next(e for e in log if e.fault == "429")
+    again = next(e for e in log if e.path == limited.path and e.start > limited.start)
+    assert again.start - limited.end >= 2.0 - 0.01, "Retry-After not honored"
+    # every worker paused, not just the one told: nothing started while the Hub asked us to wait
+    assert not [e for e in log if limited.end + 0.2 < e.start < limited.end + 1.9]
+
+    assert [e.status for e in log if e.path == "/api/spaces/alice/demo"] == [500, 500, 200]
+    slow = [e for e in log if e.path == "/api/papers/2401.00001"]
+    assert len(slow) == 2 and slow[0].fault == "slow"  # timed out after 1 s, asked again
+    dropped = [e for e in log if e.path.startswith("/api/datasets?") and "cursor" not in e.path]
+    assert len(dropped) == 2 and dropped[0].fault == "drop"
+    retries = result.manifest["requests"]["retries"]
+    assert retries["429"] == 1 and retries["500"] == 2 and retries["503"] == 1 and sum(retries.values()) == 6
+
+
+def test_a_task_that_keeps_failing_is_reported_and_retried_by_the_next_run(tmp_path: Path) -> None:
+    with FakeHub() as hub:
+        hub.state.faults = [Fault(r"^/api/papers/2401\.00002$", "500", times=3)]
+        first = crawl(fast(tmp_path / "crawl", hub, retries=2))
+        assert first.manifest["errors"]["count"] == 1 and not first.manifest["complete"]
+        assert "2401.00002" not in graph(first.release)[0]["paper"]
+        second = crawl(fast(tmp_path / "crawl", hub, retries=2))
+        assert second.manifest["errors"]["count"] == 0
+        assert graph(second.release)[:2] == (EXPECTED_ENTITIES, EXPECTED_EDGES)
+        assert [e.status for e in hub.state.log if e.path == "/api/papers/2401.00002"] == [500, 500, 500, 200]
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_concurrency_is_bounded_by_workers(tmp_path: Path, workers: int) -> None:
+    with FakeHub(delay=0.02) as hub:
+        result = crawl(fast(tmp_path / "crawl", hub, workers=workers))
+        assert hub.state.max_in_flight <= workers
+        if workers > 1:
+            assert hub.state.max_in_flight >= 2  # and the workers are used
+    assert result.manifest["requests"]["max_concurrent_calls"] <= workers
+
+
+# ---------------------------------------------------------------- partial crawls
+
+
+def test_types_and_limit_give_a_partial_release_that_counts_what_it_left_out(tmp_path: Path) -> None:
+    with FakeHub() as hub:
+        result = crawl(fast(tmp_path / "crawl", hub, types=frozenset({"model", "org"}), limit=2))
+        assert not [e for e in hub.state.log if "/likers" in e.path or "/followers" in e.path or e.path.startswith("/api/datasets?")]
+    entities, edges, _ = graph(result.release)
+    assert entities["model"] == {"acme/base-7b", "alice/base-7b-ft"}  # the first two listed
+    assert entities["org"] == {"acme"} and not entities["user"] and not entities["dataset"]
+    assert edges["org_publish_model"] == {("acme", "acme/base-7b")}
+    assert edges["model_finetune_model"] == {("acme/base-7b", "alice/base-7b-ft")}
+    assert result.manifest["skipped"]["model_trainedOrFineTunedOn_dataset: dangling edge (object not crawled)"] == 2
+    assert not result.manifest["complete"]
+
+
+def test_since_without_previous_lists_only_recently_modified_repos(tmp_path: Path) -> None:
+    out = tmp_path / "crawl"
+    with FakeHub() as hub:
+        runner = invoke("crawl", "--out", out, "--endpoint", hub.url, "--since", "2024-01-04", "--types", "model")
+    assert runner.exit_code == 0, runner.output
+    manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    assert graph(release_of(out))[0]["model"] == {"bob/base-7b-gguf", "bob/merged", "ghost/orphan"}
+    assert manifest["partial_reason"] == "only repos modified since 2024-01-04T00:00:00.000Z" and not manifest["complete"]
+
+
+# ---------------------------------------------------------------- snapshots: incremental crawl and diff
+
+
+def test_incremental_crawl_and_diff_list_exactly_the_changes(tmp_path: Path, v1: Path) -> None:
+    v2, fresh = tmp_path / "v2", tmp_path / "fresh"
+    with FakeHub(changed(fixture())) as hub:
+        runner = invoke("crawl", "--out", v2, "--endpoint", hub.url, "--previous", v1, "--backoff", "0.02")
+        assert runner.exit_code == 0, runner.output
+        incremental = [e.path for e in hub.state.log]
+        crawl(fast(fresh, hub))
+        full = [e.path for e in hub.state.log][len(incremental):]
+
+    # the incremental crawl gives what a full crawl gives, with fewer requests
+    assert release_files(release_of(v2)) == release_files(release_of(fresh))
+    assert len(incremental) < len(full)
+    assert "/acme/base-7b/resolve/main/README.md" not in incremental  # unchanged: taken from v1
+    assert "/alice/base-7b-ft/resolve/main/README.md" in incremental  # modified: fetched
+    assert "/api/models/acme/base-7b/likers" in incremental  # its like count changed
+    assert "/api/spaces/nlp-lab/leaderboard" not in incremental and "/api/spaces/alice/demo" in incremental
+    manifest = json.loads((v2 / MANIFEST).read_text(encoding="utf-8"))
+    assert manifest["prov"]["wasRevisionOf"] == json.loads((v1 / MANIFEST).read_text(encoding="utf-8"))["snapshot"]
+
+    changes = tmp_path / "changes.json"
+    runner = invoke("diff", v1, v2, "--json", changes)
+    assert runner.exit_code == 0, runner.output
+    assert json.loads(changes.read_text(encoding="utf-8")) == {
+        "counts": {
+            "entities added": {"model": 1}, "entities removed": {"dataset": 1}, "entities changed": {"model": 2, "org": 1, "space": 1},
+            "edges added": {"model_definedFor_task": 1, "model_finetune_model": 1, "user_like_model": 1, "user_publish_model": 1},
+            "edges removed": {"space_use_model": 1, "user_follow_user": 1, "user_publish_dataset": 1},
+        },
+        "entities_added": {"model": ["carol/new-model"]},
+        "entities_removed": {"dataset": ["carol/tiny"]},
+        "entities_changed": {
+            "model": {
+                "acme/base-7b": {"downloads": [1000, 1500], "likes": [2, 3]},
+                "alice/base-7b-ft": {
+                    "description": ["# Fine-tuned on reviews ✓\n", "# Fine-tuned on reviews, v2\n"],
+                    "languages": [["en", "fr"], ["en"]],
+                    "lastModified": ["2024-01-02T12:30:00.000Z", "2024-03-01T08:00:00.000Z"],
+                },
+            },
+            "org": {"nlp-lab": {"fullname": ["NLP Lab", "NLP Laboratory"]}},
+            "space": {"alice/demo": {"lastModified": ["2024-01-01T09:15:00.000Z", "2024-03-02T08:00:00.000Z"]}},
+        },
+        "edges_added": {
+            "model_definedFor_task": [["carol/new-model", "text-generation"]],
+            "model_finetune_model": [["acme/base-7b", "carol/new-model"]],
+            "user_like_model": [["dave", "acme/base-7b"]],
+            "user_publish_model": [["carol", "carol/new-model"]],
+        },
+        "edges_removed": {
+            "space_use_model": [["alice/demo", "alice/base-7b-ft"]],
+            "user_follow_user": [["bob", "alice"]],
+            "user_publish_dataset": [["carol", "carol/tiny"]],
+        },
+    }
+    lines = runner.stdout.splitlines() if hasattr(runner, "stdout") else runner.output.splitlines()
+    assert "-\tuser_follow_user\tbob\talice" in lines and "+\tmodel\tcarol/new-model" in lines
+    assert invoke("diff", v1, v1, "--summary-only").output.count(": 0") == 5

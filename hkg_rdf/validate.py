@@ -19,9 +19,11 @@ How the queries are shaped, and why (measured on an on-disk store of 3.6 M tripl
 * Evaluating any expression on a string value makes Oxigraph fetch the string (~5 us each).
   So all shapes constraining the same property share one scan: each distinct value expression
   is computed once per value, and each row is checked against its own shape's expressions.
-  Cardinalities and class constraints are shared the same way.
+  Cardinalities, sh:minCount 1 and class constraints are shared the same way.
 * sh:class is an anti-join (MINUS) with the type index, which Oxigraph runs as a hash join:
   ~8x faster than an EXISTS lookup per value.
+* A cheap ASK first tells whether any value fails at all; only then is the join with the focus
+  nodes run (it costs even when empty). Altogether 154 s -> ~21 s on that store.
 
 The data graph is the store's default graph, or the union of all its graphs when it has named
 graphs. Oxigraph stores every integer-derived literal (xsd:int, xsd:nonNegativeInteger, ...) as
@@ -82,6 +84,7 @@ LOGICAL = {SH["or"], SH["and"], SH["not"], SH.xone}
 
 
 def notice(message: str) -> None:
+    """Tell the user on stderr (stdout carries the validation summary)."""
     print(f"notice: {message}", file=sys.stderr)
 
 
@@ -201,6 +204,7 @@ class ValidationResult:
 
 
 def _result_node(graph: Graph, result: Result) -> BNode:
+    """One sh:ValidationResult in the report graph."""
     node = BNode()
     graph.add((node, RDF.type, SH.ValidationResult))
     graph.add((node, SH.focusNode, result.focus))
@@ -216,6 +220,7 @@ def _result_node(graph: Graph, result: Result) -> BNode:
 
 
 def _namespaces(prefixes: dict[str, str]) -> NamespaceManager:
+    """Prefixes for readable terms: hkg-rdf's, SHACL's and the shapes file's."""
     manager = NamespaceManager(Graph(bind_namespaces="none"))
     for prefix, namespace in {**PREFIXES, "sh": str(SH), **prefixes}.items():
         manager.bind(prefix, namespace, replace=True)
@@ -232,6 +237,7 @@ def _short(term: Node, names: NamespaceManager, width: int = 70) -> str:
 
 
 def _describe(result: Result, names: NamespaceManager) -> str:
+    """One summary line for a result: focus, path, value, message."""
     parts = [f"focus {_short(result.focus, names)}"]
     if result.path is not None:
         parts.append(f"path {_short(result.path, names)}")
@@ -333,6 +339,7 @@ class Compiler:
         return plan.queries()
 
     def _check_vocabulary(self) -> None:
+        """Refuse (for pyshacl to take over) any sh: term or path form this compiler does not know."""
         used = {p for p in self.g.predicates() if str(p).startswith(str(SH))} - SUPPORTED
         if used:
             raise Unsupported(", ".join(sorted(p.n3(self.names) for p in used)))
@@ -341,6 +348,7 @@ class Compiler:
                 raise Unsupported(f"a non-IRI sh:path ({path.n3(self.names)})")
 
     def _shapes(self) -> set[Node]:
+        """Every node the shapes graph makes a shape: typed, targeted, with a path, or a property."""
         shapes = set(self.g.subjects(RDF.type, SH.NodeShape)) | set(self.g.subjects(RDF.type, SH.PropertyShape))
         shapes |= set(self.g.subjects(SH.path, None)) | set(self.g.objects(None, SH.property))
         for target in TARGETS:
@@ -351,6 +359,7 @@ class Compiler:
         return not _true(self.g.value(shape, SH.deactivated))
 
     def _label(self, shape: Node) -> str:
+        """How reports name a shape: its prefixed IRI, or its node shape and path when blank."""
         if isinstance(shape, URIRef):
             return shape.n3(self.names)
         path = self.g.value(shape, SH.path)
@@ -416,6 +425,7 @@ class Compiler:
         return (shape, SH.path, None) in self.g
 
     def _value_check(self, shape: Node, parameter: URIRef, value: Node, top: bool) -> Check:
+        """One value constraint parameter as a check (sh:class as an anti-join at the top)."""
         name = value.n3(self.names)
         if parameter == SH["class"]:
             return self._class_check(SH.ClassConstraintComponent, [value], f"Value is not an instance of {name}", top)
@@ -448,6 +458,7 @@ class Compiler:
         return Check(component, message, f"EXISTS {{ {_typed('?value', closure)} }}")
 
     def _datatype(self, datatype: Node) -> str:
+        """sh:datatype: a literal of that datatype whose lexical form casts (not ill-typed)."""
         if not isinstance(datatype, URIRef):
             raise Unsupported(f"sh:datatype {datatype.n3()}")
         if datatype in INTEGER_RANGES:
@@ -496,6 +507,7 @@ class Compiler:
     # ---- planning a shape's constraints
 
     def _plan_shape(self, plan: Plan, shape: Node, targets: str) -> None:
+        """Hand each constraint of a shape to the plan, under the key of the scan it needs."""
         path = self.g.value(shape, SH.path)
         if path is None and ((shape, SH.minCount, None) in self.g or (shape, SH.maxCount, None) in self.g):
             raise Unsupported(f"sh:minCount/sh:maxCount on the node shape {self._label(shape)}")
@@ -517,9 +529,11 @@ class Compiler:
             plan.add(("closed", shape, self._allowed(shape)), info, targets, [check])
 
     def _plan_counts(self, plan: Plan, shape: Node, info: ShapeInfo, targets: str, path: URIRef) -> None:
+        """sh:minCount, sh:maxCount and (on a property) sh:hasValue: constraints on a node's value set."""
         min_count, max_count = self.g.value(shape, SH.minCount), self.g.value(shape, SH.maxCount)
         if min_count is not None and int(min_count) > 0:
-            plan.add(("min", shape, path, int(min_count)), info, targets, [Check(SH.MinCountConstraintComponent, f"Less than {min_count} values")])
+            key = ("absent", path) if int(min_count) == 1 else ("min", shape, path, int(min_count))
+            plan.add(key, info, targets, [Check(SH.MinCountConstraintComponent, f"Less than {min_count} values")])
         if max_count is not None:
             plan.add(("max", path, int(max_count)), info, targets, [Check(SH.MaxCountConstraintComponent, f"More than {max_count} values")])
         for value in self.g.objects(shape, SH.hasValue):
@@ -596,6 +610,7 @@ def _class_query(key: tuple, members: list[Member]) -> tuple[str, str | None]:
 
 
 def _node_class_query(key: tuple, members: list[Member]) -> tuple[str, str | None]:
+    """Focus nodes that are instances of none of the classes (a node shape's sh:class)."""
     return f"SELECT ?this ?value WHERE {{ {members[0].targets} BIND (?this AS ?value) MINUS {{ {_typed('?value', key[2])} }} }}", None
 
 
@@ -605,25 +620,31 @@ def _max_query(key: tuple, members: list[Member]) -> tuple[str, str | None]:
     return _joined(many, members, "?this ?shape")
 
 
+def _absent_query(key: tuple, members: list[Member]) -> tuple[str, str | None]:
+    """Focus nodes without any value on a path (sh:minCount 1): one anti-join for all shapes on it."""
+    return f"SELECT ?this ?shape WHERE {{ {_labelled(members)} MINUS {{ ?this {_sparql(key[1])} ?any }} }}", None
+
+
 def _min_query(key: tuple, members: list[Member]) -> tuple[str, str | None]:
+    """Focus nodes with fewer than sh:minCount (> 1) values."""
     _, _, path, least = key
-    if least == 1:
-        return f"SELECT ?this WHERE {{ {members[0].targets} MINUS {{ ?this {_sparql(path)} ?any }} }}", None
     return f"SELECT ?this WHERE {{ {members[0].targets} OPTIONAL {{ ?this {_sparql(path)} ?value }} }} GROUP BY ?this HAVING (COUNT(?value) < {least})", None
 
 
 def _has_value_query(key: tuple, members: list[Member]) -> tuple[str, str | None]:
+    """Focus nodes lacking the sh:hasValue term among their values."""
     _, _, path, value = key
     return f"SELECT ?this WHERE {{ {members[0].targets} MINUS {{ ?this {_sparql(path)} {value} }} }}", None
 
 
 def _closed_query(key: tuple, members: list[Member]) -> tuple[str, str | None]:
+    """Triples of focus nodes whose predicate the closed shape does not allow."""
     condition = f"FILTER (?path NOT IN ({', '.join(key[2])}))" if key[2] else ""
     return f"SELECT ?this ?path ?value WHERE {{ {members[0].targets} ?this ?path ?value . {condition} }}", None
 
 
 QUERIES = {
-    "classes": _class_query, "node-classes": _node_class_query, "max": _max_query, "min": _min_query,
+    "classes": _class_query, "node-classes": _node_class_query, "max": _max_query, "absent": _absent_query, "min": _min_query,
     "has": _has_value_query, "closed": _closed_query,
 }
 
@@ -642,6 +663,7 @@ def _typed(var: str, classes: tuple[str, ...]) -> str:
 
 
 def _first_text(values: Iterable[Node]) -> str | None:
+    """The sh:message to use: untagged or English first."""
     texts = sorted(values, key=lambda v: (getattr(v, "language", None) not in (None, "en"), str(v)))
     return str(texts[0]) if texts else None
 
@@ -654,6 +676,7 @@ def _true(value: Node | None) -> bool:
 
 
 def _run(store: ox.Store, queries: list[Query], union: bool, result: ValidationResult) -> None:
+    """Run the queries, streaming rows into the capped tallies (memory stays bounded)."""
     for query in counted(queries, "validating", " queries"):
         if query.probe and not store.query(query.probe, use_default_graph_as_union=union):
             continue
@@ -667,6 +690,7 @@ def _run(store: ox.Store, queries: list[Query], union: bool, result: ValidationR
 
 
 def _result(row: ox.QuerySolution, shape: ShapeInfo, check: Check) -> Result:
+    """A kept result; terms become rdflib terms only here, for the few results kept."""
     path = row["path"]  # bound by sh:closed queries only: the predicate not allowed
     value = None if check.component == SH.HasValueConstraintComponent else row["value"]  # SHACL gives none
     return Result(
@@ -676,10 +700,12 @@ def _result(row: ox.QuerySolution, shape: ShapeInfo, check: Check) -> Result:
 
 
 def _has_named_graphs(store: ox.Store) -> bool:
+    """Whether to query the union of graphs (slower), needed only when named graphs exist."""
     return next(iter(store.named_graphs()), None) is not None
 
 
 def _shapes_graph(shapes: Path | None) -> Graph:
+    """The shapes graph (default: the hkg-rdf shapes), any RDF format rdflib knows by extension."""
     path = shapes or data_path(*SHAPES_FILE)
     try:
         return Graph(bind_namespaces="core").parse(str(path), format=guess_format(str(path)) or "turtle")
@@ -688,6 +714,7 @@ def _shapes_graph(shapes: Path | None) -> Graph:
 
 
 def _validate(store: ox.Store, shapes: Graph, cap: int) -> ValidationResult:
+    """Compile and run the shapes; hand the whole shapes graph to pyshacl if it cannot compile."""
     union = _has_named_graphs(store)
     result = ValidationResult({}, cap, {p: str(n) for p, n in shapes.namespaces()})
     try:
@@ -729,6 +756,7 @@ def validate_store(store: ox.Store, shapes: Path | None = None, cap: int = DEFAU
 
 
 def _load(store: ox.Store, path: Path) -> None:
+    """Bulk-load one RDF file; a file that cannot be read or parsed is an InputError naming it."""
     fmt = rdf_format(path)
     try:
         with open_binary(path) as stream:

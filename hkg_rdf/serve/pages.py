@@ -107,7 +107,8 @@ def term_view(term: object, minter: IriMinter, text_limit: int = 5000) -> dict:
 
 def property_view(iri: str) -> dict:
     entry = ontology_terms().get(iri, {})
-    return {"iri": iri, "curie": curie(iri), "label": entry.get("label") or curie(iri), "comment": entry.get("comment")}
+    href = "/ontology#" + iri.rsplit("#", 1)[1] if iri in ontology_terms() and "#" in iri else iri
+    return {"iri": iri, "href": href, "curie": curie(iri), "label": entry.get("label") or curie(iri), "comment": entry.get("comment")}
 
 
 # ---------------------------------------------------------------- in a worker

@@ -213,9 +213,14 @@ def _json_term(term: object) -> dict:
     raise TypeError(f"not an RDF term: {term!r}")
 
 
+_EDGE_SPACE = re.compile(r"^\s+|\s+$")
+
+
 def _xml_text(value: str) -> str:
-    # a CR must reach XML parsers as &#13; (a raw CR is read back as LF)
-    return escape(value).replace("\r", "&#13;")
+    # a CR must reach XML parsers as &#13; (a raw CR is read back as LF), and whitespace at
+    # either end as character references (some parsers, Oxigraph's among them, trim it)
+    text = escape(value).replace("\r", "&#13;")
+    return _EDGE_SPACE.sub(lambda m: "".join(f"&#{ord(c)};" for c in m.group()), text)
 
 
 def _xml_attr(value: str) -> str:
@@ -305,6 +310,9 @@ class _CrAsReference:
     def write(self, data) -> int:
         self._out.write(bytes(data).replace(b"\r", b"&#13;"))
         return len(data)
+
+    def flush(self) -> None:
+        pass
 
 
 def write_graph(triples: list, media_type: str, truncated: bool = False) -> bytes:

@@ -652,6 +652,23 @@ def test_html_results_for_browsers(live):
     assert response.text.count("<tr>") == 4 and "mlabonne/Meta-Llama-3.1-8B-Instruct-abliterated" in response.text
 
 
+# ---------------------------------------------------------------- under load
+
+
+def test_bounded_load_has_no_errors(live):
+    """benchmarks/load_test.py's scenarios, small: concurrent clients, every answer a 200."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("load_test", REPO / "benchmarks" / "load_test.py")
+    load_test = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(load_test)
+    results = load_test.run_all(live.url, live.base, requests=150, concurrency=6, duration=30)
+    assert {r["scenario"] for r in results} == {"entity-page", "entity-turtle", "lineage-query"}
+    for r in results:
+        assert r["requests"] == 150 and r["errors"] == 0, r
+        assert r["p99_ms"] < 2000, r
+
+
 # ---------------------------------------------------------------- the query page in a browser
 
 

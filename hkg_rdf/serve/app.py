@@ -193,7 +193,7 @@ class Server:
         examples = []
         for path in sorted(directory.glob("*.rq")):
             text = path.read_text(encoding="utf-8")
-            title = next((line.lstrip("# ").strip() for line in text.splitlines() if line.startswith("#") and line.strip("# ")), path.stem)
+            title = _first_paragraph(text) or path.stem
             examples.append({"name": path.stem, "title": title, "text": text})
         return examples
 
@@ -304,6 +304,22 @@ def _path_of(iri: str) -> str:
     after_scheme = iri.split("://", 1)[1]
     slash = after_scheme.find("/")
     return after_scheme[slash:] if slash >= 0 else "/"
+
+
+def _first_paragraph(text: str, limit: int = 110) -> str:
+    """The first paragraph of a query's leading comment, cut at a word near ``limit``."""
+    words: list[str] = []
+    for line in text.splitlines():
+        if not line.startswith("#"):
+            break
+        content = line.lstrip("#").strip()
+        if not content:
+            if words:
+                break
+            continue
+        words += content.split()
+    title = " ".join(words)
+    return title if len(title) <= limit else title[:limit].rsplit(" ", 1)[0] + " …"
 
 
 def _with_charset(media_type: str) -> str:

@@ -74,8 +74,16 @@ def lineage_properties() -> dict[str, str]:
     }
 
 
+#: Prefixes for display: the usual ones and those of VoID, service descriptions, OWL and SHACL.
+DISPLAY_PREFIXES = {
+    **PREFIXES, "owl": "http://www.w3.org/2002/07/owl#", "sh": "http://www.w3.org/ns/shacl#", "void": "http://rdfs.org/ns/void#",
+    "sd": "http://www.w3.org/ns/sparql-service-description#", "spdx": "http://spdx.org/rdf/terms#", "formats": "http://www.w3.org/ns/formats/",
+    "dcat": "http://www.w3.org/ns/dcat#", "hkgsh": "https://w3id.org/huggingkg/shapes#", "hkgm": "https://w3id.org/huggingkg/mapping#",
+}
+
+
 def curie(iri: str) -> str:
-    for prefix, namespace in PREFIXES.items():
+    for prefix, namespace in DISPLAY_PREFIXES.items():
         if iri.startswith(namespace) and len(iri) > len(namespace):
             return f"{prefix}:{iri[len(namespace):]}"
     return iri

@@ -182,7 +182,6 @@ def service_description(public: str, triples: int | None, update: bool, timeout:
         T(service, rdf_type, _nn(SD + "Service")),
         T(service, _nn(SD + "endpoint"), endpoint),
         T(service, _nn(SD + "supportedLanguage"), _nn(SD + "SPARQL11Query")),
-        T(service, _nn(SD + "feature"), _nn(SD + "EmptyGraphs")),
         T(service, _nn(SD + "defaultEntailmentRegime"), _nn("http://www.w3.org/ns/entailment/Simple")),
         T(service, _nn(RDFS + "label"), _lit("HuggingKG SPARQL endpoint")),
         T(service, _nn(RDFS + "comment"), _lit(

@@ -52,6 +52,9 @@ from .rdfio import open_binary, rdf_format
 from .vocab import PREFIXES, SHAPES_FILE, data_path
 
 DEFAULT_CAP = 1000
+#: Files below this (uncompressed) size are validated in an in-memory store.
+IN_MEMORY_BYTES = 1 << 30
+GZIP_RATIO = 6
 OWL_CLASS = URIRef("http://www.w3.org/2002/07/owl#Class")
 TARGETS = (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf)
 VALUE_PARAMETERS = {
@@ -767,11 +770,30 @@ def _load(store: ox.Store, path: Path) -> None:
         raise InputError(str(path), f"cannot read: {error}") from error
 
 
-def validate_files(files: list[Path], shapes: Path | None = None, cap: int = DEFAULT_CAP) -> ValidationResult:
-    """Validate RDF files (any format by extension, .gz too) through a temporary on-disk store."""
+def _estimated_bytes(files: list[Path]) -> int:
+    """Rough size of the files' RDF once uncompressed (gzip shrinks N-Triples about 6 times)."""
+    total = 0
+    for path in files:
+        rdf_format(path)  # an unknown format is the first thing to tell
+        try:
+            total += path.stat().st_size * (GZIP_RATIO if path.suffix == ".gz" else 1)
+        except OSError as error:
+            raise InputError(str(path), f"cannot read: {error}") from error
+    return total
+
+
+def validate_files(
+    files: list[Path], shapes: Path | None = None, cap: int = DEFAULT_CAP, in_memory_below: int = IN_MEMORY_BYTES
+) -> ValidationResult:
+    """Validate RDF files (any format by extension, .gz too) through a temporary store.
+
+    Files smaller than ``in_memory_below`` bytes go to an in-memory store (Oxigraph's in-memory
+    bulk load is about twice as fast as on disk); bigger ones to an on-disk store in a temporary
+    directory, so memory stays bounded whatever the size.
+    """
     graph = _shapes_graph(shapes)
     with tempfile.TemporaryDirectory(prefix="hkg-validate-") as directory:
-        store = ox.Store(directory)
+        store = ox.Store() if _estimated_bytes(files) < in_memory_below else ox.Store(directory)
         for path in files:
             _load(store, path)
         result = _validate(store, graph, cap)

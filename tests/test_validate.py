@@ -202,6 +202,15 @@ def test_each_violation_is_found_counted_and_agrees_with_pyshacl(tmp_path: Path,
     assert_agrees_with_pyshacl(data, result)
 
 
+@pytest.mark.parametrize("case", ["ill-typed date-time", "relation object of the wrong class", "negative count"])
+def test_big_files_go_through_an_on_disk_store_with_the_same_results(tmp_path: Path, case: str) -> None:
+    """Files over the in-memory limit are validated in an on-disk temporary store, alike."""
+    data = write(tmp_path, VIOLATIONS[case][0])
+    in_memory, on_disk = validate_files([data]), validate_files([data], in_memory_below=0)
+    assert tallies(on_disk) == tallies(in_memory) == VIOLATIONS[case][1]
+    assert our_results(on_disk) == our_results(in_memory)
+
+
 def test_every_result_names_focus_path_value_shape_and_message(tmp_path: Path) -> None:
     data = write(tmp_path, '<paper/p> a hkg:Paper ; hkg:id "2106.09685" ; hkg:upvoteCount -3 .')
     [result] = [r for t in validate_files([data]).tallies.values() for r in t.results]

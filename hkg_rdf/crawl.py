@@ -72,7 +72,7 @@ CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS lists(kind TEXT PRIMARY KEY, next_url TEXT, taken INTEGER NOT NULL DEFAULT 0, pages INTEGER NOT NULL DEFAULT 0, done INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS pages(kind TEXT, url TEXT, items INTEGER, PRIMARY KEY(kind, url));
 CREATE TABLE IF NOT EXISTS tasks(kind TEXT, key TEXT, state INTEGER NOT NULL DEFAULT 0, error TEXT, PRIMARY KEY(kind, key));
-CREATE INDEX IF NOT EXISTS tasks_state ON tasks(state, kind);
+CREATE INDEX IF NOT EXISTS tasks_state ON tasks(state);
 CREATE TABLE IF NOT EXISTS entities(type TEXT, id TEXT, record TEXT, rank INTEGER, PRIMARY KEY(type, id));
 CREATE TABLE IF NOT EXISTS texts(type TEXT, id TEXT, text TEXT, PRIMARY KEY(type, id));
 CREATE TABLE IF NOT EXISTS edges(relation TEXT, subject TEXT, object TEXT, PRIMARY KEY(relation, subject, object)) WITHOUT ROWID;
@@ -186,6 +186,8 @@ class Crawler:
         self.tag_types: dict[str, str] = {}
         self.bars = _Bars()
         self.errors = 0
+        self.totals: Counter = Counter()  # tasks known, per kind
+        self.done: Counter = Counter()  # tasks finished (or failed), per kind
 
     # -------------------------------------------------- what to fetch
 
@@ -255,7 +257,8 @@ class Crawler:
 
     def _enqueue(self, db: sqlite3.Connection, kind: str, key: str) -> None:
         if self._wanted_task(kind):
-            db.execute("INSERT OR IGNORE INTO tasks(kind, key) VALUES(?,?)", (kind, key))
+            if db.execute("INSERT OR IGNORE INTO tasks(kind, key) VALUES(?,?)", (kind, key)).rowcount:
+                self.totals[kind] += 1
 
     def _upsert(self, db: sqlite3.Connection, segment: str, entity_id: str, record: dict, rank: int) -> None:
         if segment not in self.want:
@@ -420,8 +423,9 @@ class Crawler:
         lists_running: set[str] = set()
         tasks_running: set[tuple[str, str]] = set()
         stalled: set[str] = set()
-        totals = Counter(dict(cp.db.execute("SELECT kind, count(*) FROM tasks GROUP BY kind").fetchall()))
-        done_counts = Counter(dict(cp.db.execute("SELECT kind, count(*) FROM tasks WHERE state=? GROUP BY kind", (DONE,)).fetchall()))
+        self.totals.update(dict(cp.db.execute("SELECT kind, count(*) FROM tasks GROUP BY kind").fetchall()))
+        self.done.update(dict(cp.db.execute("SELECT kind, count(*) FROM tasks WHERE state=? GROUP BY kind", (DONE,)).fetchall()))
+        shown = 0.0
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="crawl") as pool:
             while True:
                 for kind, url in cp.db.execute("SELECT kind, next_url FROM lists WHERE done=0").fetchall():
@@ -439,7 +443,7 @@ class Crawler:
                         reused = self._reuse(kind, key)
                         if reused is not None:
                             self._finish_task(kind, key, reused, reused=True)
-                            done_counts[kind] += 1
+                            self.done[kind] += 1
                             continue
                         running[pool.submit(self._fetch, kind, key)] = ("task", kind, key)
                         tasks_running.add((kind, key))
@@ -467,14 +471,13 @@ class Crawler:
                             self._finish_task(kind, key, future.result())
                         except HubError as error:
                             self._fail(kind, key, str(error))
-                        done_counts[kind] += 1
-                new_totals = Counter(dict(cp.db.execute("SELECT kind, count(*) FROM tasks GROUP BY kind").fetchall()))
-                if new_totals != totals or finished:
-                    totals = new_totals
-                    for kind, total in totals.items():
+                        self.done[kind] += 1
+                if time.monotonic() - shown > 0.2:
+                    shown = time.monotonic()
+                    for kind, total in sorted(self.totals.items()):
                         bar = self.bars.bar(kind, " tasks")
                         bar.total = total
-                        bar.update(done_counts[kind] - bar.n)
+                        bar.update(self.done[kind] - bar.n)
         self.bars.close()
 
     def _finish_task(self, kind: str, key: str, found: Found, reused: bool = False) -> None:

@@ -159,8 +159,8 @@ class Hub:
         """``fn(*args, **kwargs)`` with a slot, retries and back-off; ``None`` for 404."""
         attempt = 0
         while True:
-            self._wait_for_pause()
             with self._slots:
+                self._wait_for_pause()
                 with self.stats.lock:
                     self.stats.in_flight += 1
                     self.stats.max_in_flight = max(self.stats.max_in_flight, self.stats.in_flight)

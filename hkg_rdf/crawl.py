@@ -508,7 +508,7 @@ class _Named:
 def _import_baseline(cp: Checkpoint, previous: Path) -> str | None:
     """Copy what an earlier snapshot can spare us into the checkpoint; its snapshot IRI if known."""
     b = hubmap.bindings()
-    source, cleanup = previous, None
+    source, cleanup, snapshot = previous, None, None
     if (previous / "current").is_symlink():  # a store: export it to a release first
         from .export import export_release
         from .iris import IriMinter
@@ -516,7 +516,11 @@ def _import_baseline(cp: Checkpoint, previous: Path) -> str | None:
 
         cleanup = Path(tempfile.mkdtemp(prefix="hkg-baseline-"))
         source = cleanup / "release"
-        export_release(open_read_only(previous), source, IriMinter(_base_iri()), Report())
+        store = open_read_only(previous)
+        export_release(store, source, IriMinter(_base_iri()), Report())
+        latest = list(store.query(
+            "PREFIX prov: <http://www.w3.org/ns/prov#> SELECT ?s WHERE { GRAPH ?s { ?s prov:generatedAtTime ?t } } ORDER BY DESC(?t) LIMIT 1"))
+        snapshot = latest[0]["s"].value if latest else None
     try:
         release = Release(source)
         keep_types = {"model", "dataset", "space", "user", "org"}
@@ -544,7 +548,7 @@ def _import_baseline(cp: Checkpoint, previous: Path) -> str | None:
     manifest = previous / MANIFEST
     if manifest.is_file():
         return json.loads(manifest.read_text(encoding="utf-8")).get("snapshot")
-    return None
+    return snapshot
 
 
 def _base_iri() -> str:

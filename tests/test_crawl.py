@@ -397,3 +397,20 @@ def test_incremental_crawl_and_diff_list_exactly_the_changes(tmp_path: Path, v1:
     lines = runner.stdout.splitlines() if hasattr(runner, "stdout") else runner.output.splitlines()
     assert "-\tuser_follow_user\tbob\talice" in lines and "+\tmodel\tcarol/new-model" in lines
     assert invoke("diff", v1, v1, "--summary-only").output.count(": 0") == 5
+
+
+def test_previous_can_be_a_store_and_the_store_keeps_the_latest_snapshot(tmp_path: Path, v1: Path) -> None:
+    store = tmp_path / "store"
+    with FakeHub() as hub:
+        first = crawl(fast(tmp_path / "s1", hub), store=store, base_iri=BASE)
+    with FakeHub(changed(fixture())) as hub:
+        second = crawl(fast(tmp_path / "s2", hub, previous=store), store=store, base_iri=BASE)
+        assert "/acme/base-7b/resolve/main/README.md" not in [e.path for e in hub.state.log]
+    assert second.manifest["prov"]["wasRevisionOf"] == first.manifest["snapshot"]
+    assert second.manifest["reused_from_previous"]["readme:model"] == 4
+    assert graph(second.release)[0]["model"] == EXPECTED_ENTITIES["model"] | {"carol/new-model"}
+    snapshot = open_read_only(store)
+    graphs = {g.value for g in snapshot.named_graphs()}
+    assert graphs == {second.manifest["snapshot"]}  # the store holds the latest snapshot only
+    ids = {q.object.value for q in snapshot.quads_for_pattern(None, ox.NamedNode("https://w3id.org/huggingkg/ontology#id"), None)}
+    assert "carol/new-model" in ids and "carol/tiny" not in ids

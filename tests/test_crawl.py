@@ -278,7 +278,7 @@ def test_faults_are_survived_and_429_waits_as_told(tmp_path: Path) -> None:
     again = next(e for e in log if e.path == limited.path and e.start > limited.start)
     assert again.start - limited.end >= 2.0 - 0.01, "Retry-After not honored"
     # every worker paused, not just the one told: nothing started while the Hub asked us to wait
-    assert not [e for e in log if limited.end + 0.2 < e.start < limited.end + 1.9]
+    assert not [e for e in log if limited.end + 0.5 < e.start < limited.end + 1.9]
 
     assert [e.status for e in log if e.path == "/api/spaces/alice/demo"] == [500, 500, 200]
     slow = [e for e in log if e.path == "/api/papers/2401.00001"]

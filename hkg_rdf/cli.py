@@ -339,8 +339,10 @@ def diff(old: Path, new: Path, json_path: Path | None, summary_only: bool) -> No
         json_path.write_text(json.dumps(collected.as_dict(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-@main.command(epilog="Example: hkg-rdf serve --store hkg-store --port 8000   (then open http://127.0.0.1:8000/)")
-@store_option
+@main.command(epilog="Example: hkg-rdf serve --store hkg-store --port 8000   (then open http://127.0.0.1:8000/)\n\n"
+              "In front of a shared store: hkg-rdf serve --sparql http://127.0.0.1:8890/sparql --base-iri https://w3id.org/huggingkg/resource/")
+@click.option("--store", "store_dir", type=click.Path(path_type=Path), help="Store directory.")
+@remote_options
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on (0.0.0.0 for all).")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="TCP port.")
 @click.option("--timeout", default=30.0, show_default=True, type=click.FloatRange(min=0.1), help="Seconds a query may run before it is stopped (its worker is killed and replaced).")
@@ -358,18 +360,29 @@ def diff(old: Path, new: Path, json_path: Path | None, summary_only: bool) -> No
 @click.option("--no-dump-generation", is_flag=True, help="Do not write a dump of the current store version into the dumps directory.")
 @click.option("--public-url", help="The server's public URL, if behind a proxy (default: from each request's Host).")
 @click.option("--license", "license_iri", help="License IRI of the data, stated in the VoID description.")
-def serve(store_dir: Path, host: str, port: int, timeout: float, max_rows: int, update_token: str | None, allow_remote: bool, base_iri: str | None,
+def serve(store_dir: Path | None, sparql: str | None, graph: str | None, auth: str | None, token: str | None, host: str, port: int, timeout: float, max_rows: int, update_token: str | None, allow_remote: bool, base_iri: str | None,
           workers: int | None, max_queue: int, max_request_bytes: int, cors_origins: tuple[str, ...], access_log: Path | None, worker_memory: int,
           dumps_dir: Path | None, no_dump_generation: bool, public_url: str | None, license_iri: str | None) -> None:
     """Serve the store as Linked Data: SPARQL endpoint, entity pages, VoID, query page.
 
     Read-only unless --allow-update; SERVICE and LOAD refused unless --allow-remote. Entity
     IRIs dereference when the store was loaded with --base-iri pointing at this server.
+    With --sparql URL it fronts a remote SPARQL store (pages, limits and safety checks apply;
+    queries go to the remote graph; no dumps are generated, no updates).
     """
     from .serve import ServeConfig, serve as run
     from .store import live_path
 
-    live_path(store_dir)  # not a store: a clear message and exit 2
+    if bool(store_dir) == bool(sparql):
+        raise click.UsageError("give --store DIR or --sparql URL (one of them)")
+    if sparql:
+        if update_token:
+            raise click.UsageError("--allow-update needs --store: updates go to the remote store itself")
+        from .sparql_store import RemoteStore, parse_auth
+
+        RemoteStore(sparql, graph, parse_auth(auth, token), retries=0).query("ASK { }")  # unreachable: a clear message and exit 2
+    else:
+        live_path(store_dir)  # not a store: a clear message and exit 2
     if base_iri is not None:
         _minter(base_iri)
     config = ServeConfig(
@@ -377,6 +390,7 @@ def serve(store_dir: Path, host: str, port: int, timeout: float, max_rows: int, 
         base_iri=base_iri, max_queue=max_queue, max_request_bytes=max_request_bytes,
         cors_origins=() if tuple(cors_origins) == ("none",) else tuple(cors_origins), access_log=access_log, worker_memory_mb=worker_memory,
         dumps_dir=dumps_dir, generate_dumps=not no_dump_generation, public_url=public_url, license_iri=license_iri,
+        sparql=sparql, graph=graph, auth=auth, token=token,
     )
     if workers:
         config.workers = workers

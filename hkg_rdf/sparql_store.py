@@ -41,6 +41,14 @@ class ReadableStore(Protocol):
 
     def query(self, query: str, **options: object) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples: ...
 
+    def quads_for_pattern(self, subject=None, predicate=None, obj=None, graph=None) -> Iterator[ox.Quad]:
+        """The triples matching a pattern (None: any), as quads in the default graph."""
+        terms = [(t, f"?{v}") for t, v in ((subject, "s"), (predicate, "p"), (obj, "o"))]
+        pattern = " ".join(str(t) if t is not None else v for t, v in terms)
+        for row in self.query(f"SELECT * WHERE {{ {pattern} }}"):
+            s, p, o = (t if t is not None else row[v[1:]] for t, v in terms)
+            yield ox.Quad(s, p, o, ox.DefaultGraph())
+
     def named_graphs(self) -> Iterator[ox.NamedNode]: ...
 
     def __iter__(self) -> Iterator[ox.Quad]: ...
@@ -110,8 +118,8 @@ class RemoteStore:
     def __repr__(self) -> str:
         return f"RemoteStore({self.endpoint!r}, graph={self.graph!r})"
 
-    def _post(self, query: str, accept: str) -> httpx.Response:
-        params = {"default-graph-uri": self.graph} if self.graph else {}
+    def _post(self, query: str, accept: str, dataset: list[tuple[str, str]] | None = None) -> httpx.Response:
+        params = dataset if dataset is not None else ([("default-graph-uri", self.graph)] if self.graph else [])
         for attempt in range(self.retries + 1):
             try:
                 response = self.http.post(self.endpoint, params=params, data={"query": query}, headers={"Accept": accept})
@@ -129,25 +137,39 @@ class RemoteStore:
         return response
 
     def query(self, query: str, prefixes: dict[str, str] | None = None, use_default_graph_as_union: bool = False,
-              **_: object) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:
+              default_graph=None, named_graphs=None, **_: object) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:
         """Run a query remotely; the answer is parsed into pyoxigraph's own result objects.
 
         ``use_default_graph_as_union`` is accepted for compatibility: the default graph here is
-        the pushed named graph.
+        the pushed named graph. ``default_graph`` / ``named_graphs`` (as pyoxigraph takes
+        them) become the protocol's ``default-graph-uri`` / ``named-graph-uri``.
         """
         text = _prologue(prefixes) + query
         kind = _query_form(text)
+        dataset = None
+        if default_graph is not None or named_graphs is not None:
+            graphs = default_graph if isinstance(default_graph, (list, tuple)) else [default_graph] if default_graph is not None else []
+            dataset = [("default-graph-uri", g.value) for g in graphs if isinstance(g, ox.NamedNode)]
+            dataset += [("named-graph-uri", g.value) for g in named_graphs or ()]
         if kind in ("CONSTRUCT", "DESCRIBE"):
-            response = self._post(text, f"{N_TRIPLES}, text/turtle;q=0.9")
+            response = self._post(text, f"{N_TRIPLES}, text/turtle;q=0.9", dataset)
             fmt = ox.RdfFormat.N_TRIPLES if N_TRIPLES in response.headers.get("content-type", "") else ox.RdfFormat.TURTLE
             graph = ox.Store()
             graph.load(response.content, fmt, to_graph=ox.DefaultGraph())
             return graph.query("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }")  # real QueryTriples
-        response = self._post(text, SPARQL_JSON)
+        response = self._post(text, SPARQL_JSON, dataset)
         try:
             return ox.parse_query_results(response.content, ox.QueryResultsFormat.JSON)
         except SyntaxError as error:
             raise InputError(self.endpoint, f"unreadable SPARQL results: {error}") from error
+
+    def quads_for_pattern(self, subject=None, predicate=None, obj=None, graph=None) -> Iterator[ox.Quad]:
+        """The triples matching a pattern (None: any), as quads in the default graph."""
+        terms = [(t, f"?{v}") for t, v in ((subject, "s"), (predicate, "p"), (obj, "o"))]
+        pattern = " ".join(str(t) if t is not None else v for t, v in terms)
+        for row in self.query(f"SELECT * WHERE {{ {pattern} }}"):
+            s, p, o = (t if t is not None else row[v[1:]] for t, v in terms)
+            yield ox.Quad(s, p, o, ox.DefaultGraph())
 
     def named_graphs(self) -> Iterator[ox.NamedNode]:
         """None: the store's default graph is the one named graph it reads."""

@@ -205,3 +205,66 @@ def test_sparql_needs_a_reachable_endpoint():
     assert result.exit_code == 2 and "cannot reach" in result.output
     result = invoke("stats")
     assert result.exit_code == 2 and "--store DIR or --sparql URL" in result.output
+
+
+# ---------------------------------------------------------------- serve in front of a remote store
+
+
+def _bindings(body: dict) -> list[dict]:
+    return [{k: (v["type"].replace("typed-literal", "literal"), v["value"], v.get("datatype"), v.get("xml:lang")) for k, v in b.items()}
+            for b in body["results"]["bindings"]]
+
+
+def test_serve_fronts_a_remote_store(server, example_store, tmp_path):
+    import httpx
+    import pyoxigraph as ox
+
+    from sparql_servers import free_port
+
+    graph = "https://example.org/graph/served"
+    push(server, "--store", example_store, "--graph", graph)
+    port = free_port()
+    log = tmp_path / "serve.log"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hkg_rdf", "serve", "--sparql", server.endpoint, "--graph", graph, *credentials(server),
+         "--port", str(port), "--workers", "1", "--access-log", str(tmp_path / "access.log")],
+        stdout=subprocess.DEVNULL, stderr=open(log, "wb"), cwd=REPO,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(url + "/health", timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        for query in QUERIES:
+            local = json.loads(must(invoke("query", "--store", example_store, "-f", query, "--format", "json")).output)
+            response = httpx.post(url + "/sparql", data={"query": query.read_text()}, headers={"Accept": "application/sparql-results+json"}, timeout=30)
+            assert response.status_code == 200, response.text
+            assert _bindings(response.json()) == _bindings(local), query.name
+        entity = "https://w3id.org/huggingkg/resource/model/google-bert/bert-base-uncased"
+        page = httpx.get(url + "/page/model/google-bert/bert-base-uncased", timeout=30)
+        assert page.status_code == 200 and "bert-base-uncased" in page.text
+        data = httpx.get(url + "/data/model/google-bert/bert-base-uncased", headers={"Accept": "application/n-triples"}, timeout=30)
+        assert data.status_code == 200
+        served = {str(t) for t in ox.parse(data.content, ox.RdfFormat.N_TRIPLES) if not t.subject.value.startswith(url)}
+        local_store = ox.Store.read_only(str(next(p for p in example_store.iterdir() if p.name.startswith("v"))))
+        node = ox.NamedNode(entity)
+        expected = {str(q.triple) for q in [*local_store.quads_for_pattern(node, None, None), *local_store.quads_for_pattern(None, None, node)]}
+        assert served == expected
+        void = httpx.get(url + "/.well-known/void", headers={"Accept": "application/n-triples"}, timeout=30)
+        assert void.status_code == 200 and '<http://rdfs.org/ns/void#triples> "961"' in void.text
+        service = httpx.get(url + "/sparql", params={"query": "SELECT * WHERE { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }"}, timeout=30)
+        assert service.status_code == 403
+    finally:
+        process.terminate()
+        process.wait(15)
+
+
+def test_serve_remote_refuses_updates():
+    result = invoke("serve", "--sparql", "http://127.0.0.1:9/sparql", "--allow-update", "secret")
+    assert result.exit_code == 2 and "--allow-update needs --store" in result.output

@@ -268,3 +268,67 @@ def test_serve_fronts_a_remote_store(server, example_store, tmp_path):
 def test_serve_remote_refuses_updates():
     result = invoke("serve", "--sparql", "http://127.0.0.1:9/sparql", "--allow-update", "secret")
     assert result.exit_code == 2 and "--allow-update needs --store" in result.output
+
+
+def test_retries_transient_failures(tmp_path, example_store):
+    """A store that answers 503 / 429 now and then, then accepts: every chunk arrives once acknowledged."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from urllib.parse import parse_qs, urlparse
+
+    import pyoxigraph as ox
+
+    from hkg_rdf.push import Pusher
+
+    graphs: dict[str, set] = {}
+    calls = {"n": 0}
+
+    class Flaky(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def _reply(self, status: int, body: bytes = b"", media: str = "text/plain") -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", media)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            url = urlparse(self.path)
+            calls["n"] += 1
+            if calls["n"] % 3 == 0:  # every third request fails, alternately 503 and 429
+                return self._reply(503 if calls["n"] % 2 else 429)
+            if url.path == "/store":
+                graph = parse_qs(url.query)["graph"][0]
+                graphs.setdefault(graph, set()).update(str(t) for t in ox.parse(body, ox.RdfFormat.N_TRIPLES))
+                return self._reply(204)
+            form = parse_qs(body.decode())
+            if url.path == "/update":
+                text = form["update"][0]
+                if text.startswith("MOVE"):
+                    source, target = text.split("<")[1].split(">")[0], text.split("<")[2].split(">")[0]
+                    graphs[target] = graphs.pop(source, set())
+                return self._reply(204)
+            graph = parse_qs(url.query)["default-graph-uri"][0]
+            n = len(graphs.get(graph, ()))
+            answer = json.dumps({"head": {"vars": ["n"]}, "results": {"bindings": [
+                {"n": {"type": "literal", "value": str(n), "datatype": "http://www.w3.org/2001/XMLSchema#integer"}}]}})
+            return self._reply(200, answer.encode(), "application/sparql-results+json")
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Flaky)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{httpd.server_address[1]}"
+        messages: list[str] = []
+        pusher = Pusher(Endpoints.guess(base + "/query"), None, retries=3, backoff=0.01, echo=messages.append)
+        from hkg_rdf.store import open_read_only
+
+        store = open_read_only(example_store)
+        result = pusher.push(store, "https://example.org/g", "test", chunk=100, state_path=tmp_path / "state.json")
+        assert result.triples == 961 and result.chunks == 10 and result.swap == "MOVE"
+        assert graphs["https://example.org/g"] == {str(q.triple) for q in store}
+        assert any("HTTP 503" in m for m in messages) and any("HTTP 429" in m for m in messages)
+    finally:
+        httpd.shutdown()

@@ -261,7 +261,7 @@ def push(sources: tuple[Path, ...], store_dir: Path | None, endpoint: str, graph
         del store
     resumed = f", resumed at chunk {result.resumed_at + 1}" if result.resumed_at else ""
     click.echo(f"pushed {result.triples:,} triples to <{graph}> in {result.chunks} chunks, {result.seconds:.1f} s "
-               f"({result.rate:,.0f} triples/s{resumed}; swapped in by {result.swap})", err=True)
+               f"({result.rate:,.0f} triples/s{resumed}; upload {result.upload_seconds:.1f} s, swap by {result.swap} {result.swap_seconds:.1f} s)", err=True)
 
 
 

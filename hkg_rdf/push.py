@@ -88,6 +88,8 @@ class PushResult:
     resumed_at: int
     seconds: float
     swap: str
+    upload_seconds: float = 0.0
+    swap_seconds: float = 0.0
 
     @property
     def rate(self) -> float:
@@ -204,14 +206,16 @@ class Pusher:
                 state.done = index + 1
                 _write_state(state_path, state)
                 bar.update(min(chunk, total - index * chunk))
+        uploaded = time.monotonic()
         stored = self.count(state.temp_graph)
         if stored != total:
             raise PushError(f"the temporary graph <{state.temp_graph}> holds {stored:,} triples, expected {total:,}; "
                             f"rerun to resume, or delete {state_path} to start over")
+        counted = time.monotonic()
         swap = self._swap(state.temp_graph, graph)
-        seconds = time.monotonic() - start
+        end = time.monotonic()
         state_path.unlink(missing_ok=True)
-        return PushResult(graph, total, state.done, resumed_at, seconds, swap)
+        return PushResult(graph, total, state.done, resumed_at, end - start, swap, uploaded - start, end - counted)
 
     def _swap(self, temp: str, graph: str) -> str:
         try:

@@ -4,6 +4,7 @@ Both offer what ``query``, ``stats``, ``validate`` (and ``bench export``) use of
 ``pyoxigraph.Store``::
 
     store.query(sparql, prefixes=..., use_default_graph_as_union=...)  # QuerySolutions | QueryBoolean | QueryTriples
+    store.quads_for_pattern(s, p, o)                                    # the entity pages of ``serve``
     store.named_graphs()                                                # iterator of graph names
     iter(store)                                                         # the quads
 
@@ -41,13 +42,7 @@ class ReadableStore(Protocol):
 
     def query(self, query: str, **options: object) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples: ...
 
-    def quads_for_pattern(self, subject=None, predicate=None, obj=None, graph=None) -> Iterator[ox.Quad]:
-        """The triples matching a pattern (None: any), as quads in the default graph."""
-        terms = [(t, f"?{v}") for t, v in ((subject, "s"), (predicate, "p"), (obj, "o"))]
-        pattern = " ".join(str(t) if t is not None else v for t, v in terms)
-        for row in self.query(f"SELECT * WHERE {{ {pattern} }}"):
-            s, p, o = (t if t is not None else row[v[1:]] for t, v in terms)
-            yield ox.Quad(s, p, o, ox.DefaultGraph())
+    def quads_for_pattern(self, subject=None, predicate=None, obj=None, graph=None) -> Iterator[ox.Quad]: ...
 
     def named_graphs(self) -> Iterator[ox.NamedNode]: ...
 

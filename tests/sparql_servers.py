@@ -170,6 +170,7 @@ START = {"oxigraph": start_oxigraph, "virtuoso": start_virtuoso}
 if __name__ == "__main__":
     import tempfile
 
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop the server too
     server = START[sys.argv[1]](Path(tempfile.mkdtemp(prefix=f"hkg-{sys.argv[1]}-")))
     print(server.endpoint, server.auth or "", flush=True)
     try:

@@ -27,6 +27,26 @@ store_option = click.option("--store", "store_dir", type=click.Path(path_type=Pa
 keep_dangling_option = click.option(
     "--keep-dangling", is_flag=True, help="Keep edges whose ends are not among the entities (default: skip and count them)."
 )
+def remote_options(function):
+    """--sparql URL (instead of --store DIR), --graph, --auth, --token."""
+    for option in reversed([
+        click.option("--sparql", metavar="URL", help="Query a remote SPARQL endpoint instead of --store (e.g. http://host:8890/sparql)."),
+        click.option("--graph", metavar="IRI", help="With --sparql: the named graph to read (default: the one 'hkg-rdf push' writes)."),
+        click.option("--auth", metavar="USER:PASS", envvar="HKG_SPARQL_AUTH", help="With --sparql: HTTP Basic (or Digest, if the server asks) credentials."),
+        click.option("--token", metavar="T", envvar="HKG_SPARQL_TOKEN", help="With --sparql: a bearer token."),
+    ]):
+        function = option(function)
+    return function
+
+
+def _open(store_dir: Path | None, sparql: str | None, graph: str | None, auth: str | None, token: str | None):
+    from .sparql_store import open_store
+
+    if bool(store_dir) == bool(sparql):
+        raise click.UsageError("give --store DIR or --sparql URL (one of them)")
+    return open_store(store_dir, sparql, graph, auth, token)
+
+
 report_option = click.option("--report", "report_path", type=click.Path(path_type=Path), help="Also write the run's report as JSON.")
 
 
@@ -96,18 +116,19 @@ def load(sources: tuple[Path, ...], store_dir: Path, base_iri: str, keep_danglin
 @click.option("--shapes", type=click.Path(exists=True, path_type=Path), help="SHACL shapes (default: the hkg-rdf shapes).")
 @click.option("--report", "report_path", type=click.Path(path_type=Path), help="Write the standard SHACL validation report (Turtle).")
 @click.option("--examples", default=5, show_default=True, help="Examples shown per shape and constraint.")
-def validate(files: tuple[Path, ...], store_dir: Path | None, shapes: Path | None, report_path: Path | None, examples: int) -> None:
+@remote_options
+def validate(files: tuple[Path, ...], store_dir: Path | None, shapes: Path | None, report_path: Path | None, examples: int,
+             sparql: str | None, graph: str | None, auth: str | None, token: str | None) -> None:
     """Check RDF files or a store against the SHACL shapes.
 
     Exit 0 if the data conforms, 1 if there are violations, 2 if the input is unusable.
     """
     from . import validate as validation
-    from .store import open_read_only
 
-    if bool(files) == bool(store_dir):
-        raise click.UsageError("give RDF files or --store DIR (not both)")
-    if store_dir:
-        result = validation.validate_store(open_read_only(store_dir), shapes)
+    if bool(files) + bool(store_dir) + bool(sparql) != 1:
+        raise click.UsageError("give RDF files, --store DIR or --sparql URL (one of them)")
+    if store_dir or sparql:
+        result = validation.validate_store(_open(store_dir, sparql, graph, auth, token), shapes)
     else:
         result = validation.validate_files(list(files), shapes)
     click.echo(result.summary(examples))
@@ -116,20 +137,22 @@ def validate(files: tuple[Path, ...], store_dir: Path | None, shapes: Path | Non
     sys.exit(0 if result.conforms else EXIT_VIOLATIONS)
 
 
-@main.command(epilog="Example: hkg-rdf query --store hkg-store -f examples/queries/lineage-down.rq")
-@store_option
-@click.argument("sparql", required=False)
+@main.command(epilog="Example: hkg-rdf query --store hkg-store -f examples/queries/lineage-down.rq\n\n"
+              "Remote: hkg-rdf query --sparql http://127.0.0.1:8890/sparql -f examples/queries/lineage-down.rq")
+@click.option("--store", "store_dir", type=click.Path(path_type=Path), help="Store directory.")
+@remote_options
+@click.argument("query_text", metavar="QUERY", required=False)
 @click.option("-f", "--file", "query_file", type=click.Path(exists=True, path_type=Path), help="Read the query from a file.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "xml", "csv", "tsv", "ttl", "nt", "jsonld"]), default="table", show_default=True)
-def query(store_dir: Path, sparql: str | None, query_file: Path | None, fmt: str) -> None:
+def query(store_dir: Path | None, sparql: str | None, graph: str | None, auth: str | None, token: str | None, query_text: str | None,
+          query_file: Path | None, fmt: str) -> None:
     """Run a SPARQL query on the store (prefixes hkg:, rdfs:, prov:, schema:, ... predeclared)."""
     from .query import run, write_results
-    from .store import open_read_only
 
-    if bool(sparql) == bool(query_file):
+    if bool(query_text) == bool(query_file):
         raise click.UsageError("give a QUERY or -f FILE (not both)")
-    text = query_file.read_text(encoding="utf-8") if query_file else sparql
-    results = run(open_read_only(store_dir), text, str(query_file or "query"))
+    text = query_file.read_text(encoding="utf-8") if query_file else query_text
+    results = run(_open(store_dir, sparql, graph, auth, token), text, str(query_file or "query"))
     write_results(results, fmt, click.get_text_stream("stdout"), click.get_binary_stream("stdout"))
 
 
@@ -165,21 +188,82 @@ def export(store_dir: Path, target: str, output: Path, base_iri: str, report_pat
     _finish(report, report_path)
 
 
-@main.command(epilog="Example: hkg-rdf stats --store hkg-store --json")
-@store_option
+@main.command(epilog="Example: hkg-rdf stats --store hkg-store --json    (or --sparql URL)")
+@click.option("--store", "store_dir", type=click.Path(path_type=Path), help="Store directory.")
+@remote_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def stats(store_dir: Path, as_json: bool) -> None:
+def stats(store_dir: Path | None, sparql: str | None, graph: str | None, auth: str | None, token: str | None, as_json: bool) -> None:
     """Count entities per type, edges per relation and triples in the store."""
     import json
 
     from .stats import format_stats, stats as run
-    from .store import open_read_only
 
-    result = run(open_read_only(store_dir))
+    result = run(_open(store_dir, sparql, graph, auth, token))
     click.echo(json.dumps(result, indent=1) if as_json else format_stats(result))
 
 
 EXIT_INCOMPLETE = 3
+
+
+@main.command(epilog="Examples: hkg-rdf push --store hkg-store --endpoint http://127.0.0.1:7878/query\n\n"
+              "hkg-rdf push examples/HuggingKG_V20241215000000 --endpoint http://127.0.0.1:8890/sparql --auth dba:dba --graph https://example.org/hkg\n\n"
+              "Interrupted or failed: rerun the same command to resume.")
+@click.argument("sources", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--store", "store_dir", type=click.Path(exists=True, path_type=Path), help="Push this store's graph (instead of SOURCES).")
+@click.option("--endpoint", required=True, metavar="URL", help="The store's SPARQL query endpoint (Oxigraph: .../query, Virtuoso: .../sparql).")
+@click.option("--graph", metavar="IRI", help="Named graph to replace (default: https://w3id.org/huggingkg/graph).")
+@click.option("--auth", metavar="USER:PASS", envvar="HKG_SPARQL_AUTH", help="HTTP Basic credentials (Digest when the server asks for it).")
+@click.option("--token", metavar="T", envvar="HKG_SPARQL_TOKEN", help="Bearer token.")
+@click.option("--chunk", default=50_000, show_default=True, type=click.IntRange(min=1), help="Triples per request.")
+@click.option("--update-endpoint", metavar="URL", help="SPARQL Update URL (default: guessed from --endpoint).")
+@click.option("--gsp-endpoint", metavar="URL", help="Graph Store Protocol URL (default: guessed from --endpoint; 'none': use SPARQL Update only).")
+@click.option("--retries", default=5, show_default=True, type=click.IntRange(min=0), help="Retries per request on network errors, 5xx and 429.")
+@click.option("--backoff", default=1.0, show_default=True, help="First back-off in seconds (doubles per retry).")
+@click.option("--state", "state_path", type=click.Path(path_type=Path), help="Resume state file (default: in ~/.cache/hkg-rdf/push/).")
+@base_iri_option
+@keep_dangling_option
+def push(sources: tuple[Path, ...], store_dir: Path | None, endpoint: str, graph: str | None, auth: str | None, token: str | None, chunk: int,
+         update_endpoint: str | None, gsp_endpoint: str | None, retries: int, backoff: float, state_path: Path | None, base_iri: str,
+         keep_dangling: bool) -> None:
+    """Push a store or sources into a named graph of an external SPARQL store, replacing it.
+
+    Uploads N-Triples chunks into a temporary graph (Graph Store Protocol, or SPARQL Update
+    INSERT DATA), checks the count, then swaps it in with one SPARQL Update (MOVE). The target
+    graph serves its previous content until then. Rerun the same command to resume.
+    """
+    import tempfile
+
+    from .push import PushError, Endpoints, Pusher, source_fingerprint
+    from .sparql_store import DEFAULT_GRAPH, parse_auth
+    from .store import live_path, open_read_only
+
+    if bool(sources) == bool(store_dir):
+        raise click.UsageError("give SOURCES or --store DIR (one of them)")
+    graph = graph or DEFAULT_GRAPH
+    credentials = parse_auth(auth, token)
+    endpoints = Endpoints.guess(endpoint, update_endpoint, "" if gsp_endpoint == "none" else gsp_endpoint, authenticated=credentials is not None)
+    endpoints.gsp = endpoints.gsp or None
+    pusher = Pusher(endpoints, credentials, retries=retries, backoff=backoff, echo=lambda m: click.echo(m, err=True))
+    with tempfile.TemporaryDirectory(prefix="hkg-push-") as scratch:
+        if store_dir:
+            store, fingerprint = open_read_only(store_dir), f"store:{live_path(store_dir).resolve()}"
+        else:
+            from .load import load as run_load
+
+            _finish(run_load(Path(scratch) / "store", list(sources), _minter(base_iri), keep_dangling, replace=True), None)
+            store = open_read_only(Path(scratch) / "store")
+            fingerprint = f"sources:{source_fingerprint(list(sources))}:{base_iri}:{keep_dangling}"
+        try:
+            result = pusher.push(store, graph, fingerprint, chunk, state_path)
+        except PushError as error:
+            click.echo(f"push failed: {error}\n<{graph}> is unchanged; rerun the same command to resume", err=True)
+            sys.exit(EXIT_INCOMPLETE)
+        del store
+    resumed = f", resumed at chunk {result.resumed_at + 1}" if result.resumed_at else ""
+    click.echo(f"pushed {result.triples:,} triples to <{graph}> in {result.chunks} chunks, {result.seconds:.1f} s "
+               f"({result.rate:,.0f} triples/s{resumed}; upload {result.upload_seconds:.1f} s, swap by {result.swap} {result.swap_seconds:.1f} s)", err=True)
+
+
 
 
 @main.command(epilog="Example: hkg-rdf crawl --out hub-2025-06-01 --workers 4 --store hkg-store\n\n"
@@ -255,8 +339,10 @@ def diff(old: Path, new: Path, json_path: Path | None, summary_only: bool) -> No
         json_path.write_text(json.dumps(collected.as_dict(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-@main.command(epilog="Example: hkg-rdf serve --store hkg-store --port 8000   (then open http://127.0.0.1:8000/)")
-@store_option
+@main.command(epilog="Example: hkg-rdf serve --store hkg-store --port 8000   (then open http://127.0.0.1:8000/)\n\n"
+              "In front of a shared store: hkg-rdf serve --sparql http://127.0.0.1:8890/sparql --base-iri https://w3id.org/huggingkg/resource/")
+@click.option("--store", "store_dir", type=click.Path(path_type=Path), help="Store directory.")
+@remote_options
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on (0.0.0.0 for all).")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="TCP port.")
 @click.option("--timeout", default=30.0, show_default=True, type=click.FloatRange(min=0.1), help="Seconds a query may run before it is stopped (its worker is killed and replaced).")
@@ -274,18 +360,29 @@ def diff(old: Path, new: Path, json_path: Path | None, summary_only: bool) -> No
 @click.option("--no-dump-generation", is_flag=True, help="Do not write a dump of the current store version into the dumps directory.")
 @click.option("--public-url", help="The server's public URL, if behind a proxy (default: from each request's Host).")
 @click.option("--license", "license_iri", help="License IRI of the data, stated in the VoID description.")
-def serve(store_dir: Path, host: str, port: int, timeout: float, max_rows: int, update_token: str | None, allow_remote: bool, base_iri: str | None,
+def serve(store_dir: Path | None, sparql: str | None, graph: str | None, auth: str | None, token: str | None, host: str, port: int, timeout: float, max_rows: int, update_token: str | None, allow_remote: bool, base_iri: str | None,
           workers: int | None, max_queue: int, max_request_bytes: int, cors_origins: tuple[str, ...], access_log: Path | None, worker_memory: int,
           dumps_dir: Path | None, no_dump_generation: bool, public_url: str | None, license_iri: str | None) -> None:
     """Serve the store as Linked Data: SPARQL endpoint, entity pages, VoID, query page.
 
     Read-only unless --allow-update; SERVICE and LOAD refused unless --allow-remote. Entity
     IRIs dereference when the store was loaded with --base-iri pointing at this server.
+    With --sparql URL it fronts a remote SPARQL store (pages, limits and safety checks apply;
+    queries go to the remote graph; no dumps are generated, no updates).
     """
     from .serve import ServeConfig, serve as run
     from .store import live_path
 
-    live_path(store_dir)  # not a store: a clear message and exit 2
+    if bool(store_dir) == bool(sparql):
+        raise click.UsageError("give --store DIR or --sparql URL (one of them)")
+    if sparql:
+        if update_token:
+            raise click.UsageError("--allow-update needs --store: updates go to the remote store itself")
+        from .sparql_store import RemoteStore, parse_auth
+
+        RemoteStore(sparql, graph, parse_auth(auth, token), retries=0).query("ASK { }")  # unreachable: a clear message and exit 2
+    else:
+        live_path(store_dir)  # not a store: a clear message and exit 2
     if base_iri is not None:
         _minter(base_iri)
     config = ServeConfig(
@@ -293,6 +390,7 @@ def serve(store_dir: Path, host: str, port: int, timeout: float, max_rows: int, 
         base_iri=base_iri, max_queue=max_queue, max_request_bytes=max_request_bytes,
         cors_origins=() if tuple(cors_origins) == ("none",) else tuple(cors_origins), access_log=access_log, worker_memory_mb=worker_memory,
         dumps_dir=dumps_dir, generate_dumps=not no_dump_generation, public_url=public_url, license_iri=license_iri,
+        sparql=sparql, graph=graph, auth=auth, token=token,
     )
     if workers:
         config.workers = workers

@@ -594,12 +594,13 @@ def _values_query(key: tuple, members: list[Member]) -> Query:
     """
     expressions = list(dict.fromkeys(c.expression for m in members for _, c in m.checks))
     flagged = tuple(Member(m.shape, m.targets, tuple((expressions.index(c.expression), c) for _, c in m.checks)) for m in members)
-    binds = " ".join(f"BIND (COALESCE({e}, false) AS ?ok{i})" for i, e in enumerate(expressions))
+    # flags are 1/0, not true/false: Virtuoso 7 misreads FILTER (!?ok) after BIND (... AS ?ok)
+    binds = " ".join(f"BIND (IF(COALESCE({e}, false), 1, 0) AS ?ok{i})" for i, e in enumerate(expressions))
     flags = " ".join(f"?ok{i}" for i in range(len(expressions)))
-    fails = [" || ".join(f"!?ok{n}" for n in sorted({n for n, _ in m.checks})) for m in flagged]
+    fails = [" || ".join(f"?ok{n} = 0" for n in sorted({n for n, _ in m.checks})) for m in flagged]
     if key[0] == "node-values":
         return Query(f"SELECT ?this ?value {flags} WHERE {{ {members[0].targets} BIND (?this AS ?value) {binds} FILTER ({fails[0]}) }}", flagged)
-    any_fails = " || ".join(f"!?ok{i}" for i in range(len(expressions)))
+    any_fails = " || ".join(f"?ok{i} = 0" for i in range(len(expressions)))
     failures = f"SELECT ?this ?value {flags} WHERE {{ ?this {_sparql(key[1])} ?value . {binds} FILTER ({any_fails}) }}"
     own = fails[0] if len(members) == 1 else " || ".join(f"(?shape = {i} && ({f}))" for i, f in enumerate(fails))
     sparql, probe = _joined(failures, members, f"?this ?value ?shape {flags}", f"FILTER ({own}) ")
@@ -686,7 +687,7 @@ def _run(store: ox.Store, queries: list[Query], union: bool, result: ValidationR
         for row in store.query(query.sparql, use_default_graph_as_union=union):
             member = query.members[int(row["shape"].value)] if len(query.members) > 1 else query.members[0]
             for flag, check in member.checks:
-                if flag is None or row[f"ok{flag}"].value == "false":
+                if flag is None or row[f"ok{flag}"].value == "0":
                     kept = result.count(member.shape, check.component)
                     if kept is not None:
                         kept.append(_result(row, member.shape, check))

@@ -68,7 +68,7 @@ DOCUMENTS = {
 class ServeConfig:
     """Everything ``hkg-rdf serve`` can be told."""
 
-    store_dir: Path
+    store_dir: Path | None
     host: str = "127.0.0.1"
     port: int = 8000
     timeout: float = 30.0
@@ -86,6 +86,10 @@ class ServeConfig:
     generate_dumps: bool = True
     public_url: str | None = None  # None: from the request's Host
     license_iri: str | None = None
+    sparql: str | None = None  # a remote SPARQL endpoint to front instead of store_dir
+    graph: str | None = None  # with sparql: the named graph to read
+    auth: str | None = None  # with sparql: user:password
+    token: str | None = None  # with sparql: bearer token
 
 
 class HttpError(Exception):
@@ -111,16 +115,27 @@ class Server:
 
     def __init__(self, config: ServeConfig):
         self.config = config
-        self.store_dir = Path(config.store_dir)
-        self.pool = Pool("query", self.store_dir, config.workers, config.max_queue, sandbox=not config.allow_remote, memory_mb=config.worker_memory_mb)
-        self.background = Pool("background", self.store_dir, 1, 1000, sandbox=True, memory_mb=0, nice=10)
+        self.store_dir = Path(config.store_dir or ".")
+        # --sparql: workers reach the remote endpoint (so they cannot be sandboxed from the
+        # network; SERVICE and LOAD are still refused before a query is sent); the version,
+        # in ETags and statistics, is fixed per server start
+        self.remote = None
+        if config.sparql:
+            from ..sparql_store import DEFAULT_GRAPH
+
+            self.remote = {"sparql": config.sparql, "graph": config.graph or DEFAULT_GRAPH, "auth": config.auth, "token": config.token,
+                           "timeout": config.timeout + 5, "version": f"remote{time.time_ns()}"}
+        sandbox = self.remote is None
+        self.pool = Pool("query", self.store_dir, config.workers, config.max_queue, sandbox=sandbox and not config.allow_remote,
+                         memory_mb=config.worker_memory_mb, remote=self.remote)
+        self.background = Pool("background", self.store_dir, 1, 1000, sandbox=sandbox, memory_mb=0, nice=10, remote=self.remote)
         self.minter = IriMinter(config.base_iri or DEFAULT_BASE_IRI)
         self.code = _code_digest()
         self._stats: dict[str, asyncio.Task] = {}
         self._dump_task: asyncio.Task | None = None
         self._dump_version: str | None = None
         self._checksums: dict[tuple[str, int, float], str] = {}
-        self.dumps_dir = Path(config.dumps_dir) if config.dumps_dir else self.store_dir / "dumps"
+        self.dumps_dir = Path(config.dumps_dir) if config.dumps_dir else (None if self.remote else self.store_dir / "dumps")
         self.templates = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, trim_blocks=True, lstrip_blocks=True)
         self.templates.filters["safe_href"] = _safe_href
         self.templates.filters["curie"] = pages.curie
@@ -130,7 +145,8 @@ class Server:
     # ---------------------------------------------------------------- life cycle
 
     async def startup(self) -> None:
-        live_path(self.store_dir)  # an InputError here names the store that is not one
+        if self.remote is None:
+            live_path(self.store_dir)  # an InputError here names the store that is not one
         await asyncio.gather(self.pool.start(), self.background.start())
         if self.config.base_iri is None:
             info = await self.pool.run("info", timeout=max(self.config.timeout, 60))
@@ -140,13 +156,16 @@ class Server:
         self.statistics_task(self.version())
         self.ensure_dump()
         sandbox = "sandboxed (no network sockets)" if self.pool.sandboxed else ("SERVICE/LOAD allowed, not sandboxed" if self.config.allow_remote else "not sandboxed (unsupported platform)")
-        log.info("store %s, version %s; entity IRIs %s; %d query workers, %s", self.store_dir, self.version(), self.minter.base, self.pool.size, sandbox)
+        if self.remote:
+            sandbox = "not sandboxed (they query the remote endpoint)" + ("" if self.config.allow_remote else "; SERVICE/LOAD refused")
+        source = f"remote SPARQL endpoint {self.remote['sparql']} graph <{self.remote['graph']}>" if self.remote else f"store {self.store_dir}"
+        log.info("%s, version %s; entity IRIs %s; %d query workers, %s", source, self.version(), self.minter.base, self.pool.size, sandbox)
 
     async def shutdown(self) -> None:
         await asyncio.gather(self.pool.close(), self.background.close())
 
     def version(self) -> str:
-        return live_path(self.store_dir).name
+        return self.remote["version"] if self.remote else live_path(self.store_dir).name
 
     # ---------------------------------------------------------------- helpers
 
@@ -222,7 +241,7 @@ class Server:
 
     def ensure_dump(self) -> None:
         """Generate a dump of the live version in the background, once per version."""
-        if not self.config.generate_dumps:
+        if not self.config.generate_dumps or self.remote:
             return
         version = self.version()
         if self._dump_version == version:
@@ -590,7 +609,7 @@ def create_app(config: ServeConfig) -> Starlette:
     async def lifespan(app):
         await server.startup()
         url = f"http://{config.host if ':' not in config.host else '[' + config.host + ']'}:{config.port}/"
-        print(f"hkg-rdf: serving {config.store_dir} at {url}  (SPARQL endpoint {url}sparql)", file=sys.stderr, flush=True)
+        print(f"hkg-rdf: serving {config.sparql or config.store_dir} at {url}  (SPARQL endpoint {url}sparql)", file=sys.stderr, flush=True)
         try:
             yield
         finally:

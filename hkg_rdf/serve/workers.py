@@ -53,8 +53,9 @@ class JobError(Exception):
 class StoreHandle:
     """The worker's read-only handle on the store's live version, reopened when it changes."""
 
-    def __init__(self, store_dir: Path):
+    def __init__(self, store_dir: Path, remote: dict | None = None):
         self.store_dir = store_dir
+        self.remote = remote  # with ``serve --sparql``: RemoteStore arguments, no store directory
         self.path: Path | None = None
         self._store = None
 
@@ -62,6 +63,14 @@ class StoreHandle:
         import pyoxigraph as ox
 
         from ..store import live_path
+
+        if self.remote is not None:
+            if self._store is None:
+                from ..sparql_store import RemoteStore, parse_auth
+
+                r = self.remote
+                self._store = RemoteStore(r["sparql"], r["graph"], parse_auth(r.get("auth"), r.get("token")), timeout=r["timeout"], retries=0)
+            return self._store
 
         for _ in range(10):
             path = live_path(self.store_dir)
@@ -79,6 +88,8 @@ class StoreHandle:
 
     @property
     def version(self) -> str:
+        if self.remote is not None:
+            return self.remote["version"]
         return self.path.name if self.path else ""
 
 
@@ -96,7 +107,7 @@ def _job(name: str):
     }[name]
 
 
-def worker_main(conn: Connection, store_dir: str, sandbox: bool, memory_mb: int, nice: int) -> None:
+def worker_main(conn: Connection, store_dir: str, sandbox: bool, memory_mb: int, nice: int, remote: dict | None = None) -> None:
     """A worker's life: limit itself, then answer jobs from the pipe until it closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the server, which ends its workers
     if nice:
@@ -111,7 +122,7 @@ def worker_main(conn: Connection, store_dir: str, sandbox: bool, memory_mb: int,
         sandboxed = forbid_network()
     from ..errors import InputError
 
-    handle = StoreHandle(Path(store_dir))
+    handle = StoreHandle(Path(store_dir), remote)
     conn.send(("ready", sandboxed))
     while True:
         try:
@@ -141,7 +152,7 @@ class _Worker:
     def __init__(self, context, pool: "Pool", number: int):
         self.conn, child = context.Pipe()
         self.process = context.Process(
-            target=worker_main, args=(child, str(pool.store_dir), pool.sandbox, pool.memory_mb, pool.nice),
+            target=worker_main, args=(child, str(pool.store_dir), pool.sandbox, pool.memory_mb, pool.nice, pool.remote),
             name=f"hkg-{pool.name}-{number}", daemon=True,
         )
         self.process.start()
@@ -165,8 +176,10 @@ class _Worker:
 class Pool:
     """A bounded set of worker processes with a bounded waiting line."""
 
-    def __init__(self, name: str, store_dir: Path, size: int, max_queue: int, sandbox: bool = True, memory_mb: int = 0, nice: int = 0):
+    def __init__(self, name: str, store_dir: Path, size: int, max_queue: int, sandbox: bool = True, memory_mb: int = 0, nice: int = 0,
+                 remote: dict | None = None):
         self.name, self.store_dir, self.size, self.max_queue = name, store_dir, max(1, size), max(0, max_queue)
+        self.remote = remote
         self.sandbox, self.memory_mb, self.nice = sandbox, memory_mb, nice
         self.sandboxed = False
         self._context = multiprocessing.get_context("spawn")

@@ -374,35 +374,27 @@ def paper(arxiv_id: str, info) -> Found:
     return found
 
 
-def likers(segment: str, repo_id: str, users: list) -> Found:
+def _user_edges(relation: str, users: list, target: str, expand: bool) -> Found:
+    """Edges user -> target for each listed user, and the users (``expand``: crawl them further)."""
     found = Found.empty()
-    relation = bindings().rel("user", "like", segment).name
     for user in users:
         if user.username:
-            found.edges.append((relation, user.username, repo_id))
-            found.users.append((user.username, text(user.fullname) or None, True))
+            found.edges.append((relation, user.username, target))
+            found.users.append((user.username, text(user.fullname) or None, expand))
     return found
+
+
+def likers(segment: str, repo_id: str, users: list) -> Found:
+    return _user_edges(bindings().rel("user", "like", segment).name, users, repo_id, True)
 
 
 def followers(segment: str, name: str, users: list) -> Found:
     """Followers of a user or an org: edges follower -> followee; followers are leaves."""
-    found = Found.empty()
-    relation = bindings().rel("user", "follow", segment).name
-    for user in users:
-        if user.username:
-            found.edges.append((relation, user.username, name))
-            found.users.append((user.username, text(user.fullname) or None, False))
-    return found
+    return _user_edges(bindings().rel("user", "follow", segment).name, users, name, False)
 
 
 def members(org: str, users: list) -> Found:
-    found = Found.empty()
-    relation = bindings().rel("user", "affiliatedWith", "org").name
-    for user in users:
-        if user.username:
-            found.edges.append((relation, user.username, org))
-            found.users.append((user.username, text(user.fullname) or None, True))
-    return found
+    return _user_edges(bindings().rel("user", "affiliatedWith", "org").name, users, org, True)
 
 
 def tasks(api_tasks: dict, model_listing: dict, dataset_listing: dict) -> list[tuple[str, str, dict, int]]:

@@ -10,6 +10,7 @@ import gzip
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import zipfile
@@ -27,6 +28,13 @@ RELEASE_NAME = "HuggingKG_V20241215000000"
 BASE = "https://w3id.org/huggingkg/resource/"
 HKG = "https://w3id.org/huggingkg/ontology#"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago, for a server a test starts."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 # ---------------------------------------------------------------- paths

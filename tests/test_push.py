@@ -219,7 +219,7 @@ def test_serve_fronts_a_remote_store(server, example_store, tmp_path):
     import httpx
     import pyoxigraph as ox
 
-    from sparql_servers import free_port
+    from conftest import free_port
 
     graph = "https://example.org/graph/served"
     push(server, "--store", example_store, "--graph", graph)

@@ -33,7 +33,7 @@ from urllib.parse import quote
 import httpx
 import pyoxigraph as ox
 import pytest
-from conftest import EXAMPLES, HKG, REPO, RELEASE_NAME, must, invoke
+from conftest import EXAMPLES, HKG, REPO, RELEASE_NAME, free_port, invoke, must
 from test_serve_units import Listener
 
 from hkg_rdf.iris import IriMinter
@@ -49,12 +49,6 @@ MAX_ROWS = 200
 TOKEN = "s3cret-token"
 WEIRD_ID = "weird owner/ä b#c?d%e/../x"
 XSS = "<script>alert('x')</script>"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -103,7 +97,7 @@ def _extra_triples(base: str) -> str:
 
 
 def start_server(directory: Path, *options: str) -> Server:
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}/resource/"
     store = directory / "store"
     extra = directory / "extra.nt"

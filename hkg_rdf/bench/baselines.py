@@ -4,8 +4,8 @@ recommendation   popularity; itemknn (item-item P(j|i) from training likes, popu
 classification   propagation (label propagation over the undirected lineage/trained-on graph,
                  one step = neighbour vote); tfidf (multinomial naive Bayes on TF-IDF of name +
                  description); both predict every label within 0.9 of the best score
-tracing          names (token Jaccard of hub ids and tags against models seen as bases in
-                 training, popularity breaks ties); transe (TransE in numpy, L2, margin loss)
+tracing          names (base name a prefix of the derived name, name-token and tag Jaccard,
+                 popularity as a base breaks ties); transe (TransE in numpy, L2, margin loss)
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ METHODS = {
     "tracing": ("names", "transe"),
 }
 TOP = 100
+LINEAGE = ("fineTunedFrom", "adapterOf", "mergedFrom", "quantizedFrom")
 _TOKEN = re.compile(r"[a-z0-9]+")
 
 
@@ -161,43 +162,7 @@ def tracing(split: Path, method: str, on: str, seed: int, epochs: int = 60, dim:
     queries = sorted({(h, r) for h, r, _ in read_triples(split / f"{on}.del")})
     lines = []
     if method == "names":
-        from scipy.sparse import csr_matrix
-
-        relations = read_ids(need(split / "relation_ids.del"))
-        lineage_ids = {i for r, i in relations.items() if r in ("fineTunedFrom", "adapterOf", "mergedFrom", "quantizedFrom")}
-        base_count = Counter(t for _, r, t in train if r in lineage_ids or not lineage_ids)
-        tags = defaultdict(set)
-        tag_file = split / "entity_tags.tsv"
-        if tag_file.exists():
-            for line in tag_file.read_text(encoding="utf-8").splitlines():
-                e, _, text = line.partition("\t")
-                tags[int(e)] = {"#" + t for t in text.split()}
-        features = {e: _tokens(names[e]) | tags[e] for e in range(len(names))}
-        vocab = {t: i for i, t in enumerate(sorted({t for f in features.values() for t in f}))}
-
-        def matrix(ids):
-            rows = [r for r, e in enumerate(ids) for _ in features[e]]
-            cols = [vocab[t] for e in ids for t in sorted(features[e])]
-            return csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(ids), len(vocab)))
-
-        cands = sorted(base_count)
-        if not cands:
-            return [f"{h}\t{r}\t" for h, r in queries]
-        C = matrix(cands)
-        sizes = np.array([len(features[c]) for c in cands], dtype=float)
-        pop = np.array([base_count[c] for c in cands], dtype=float)
-        prior = np.log1p(pop) / (np.log1p(pop).max() + 1) * 1e-3
-        heads = sorted({h for h, _ in queries})
-        hid = {h: i for i, h in enumerate(heads)}
-        inter = (matrix(heads) @ C.T).tocsr()
-        for h, r in queries:
-            row = inter.getrow(hid[h])
-            score = prior.copy()
-            denom = len(features[h]) + sizes[row.indices] - row.data
-            score[row.indices] += row.data / np.maximum(denom, 1)
-            order = sorted(np.argsort(-score, kind="stable")[:TOP].tolist(), key=lambda i: (-score[i], cands[i]))
-            lines.append(f"{h}\t{r}\t{format_candidates((cands[i], score[i]) for i in order if cands[i] != h)}")
-        return lines
+        return _names(split, names, train, queries)
 
     # TransE: ||h + r - t||_2, margin ranking with one corrupted tail or head per triple
     rng = np.random.default_rng(seed)
@@ -242,6 +207,77 @@ def tracing(split: Path, method: str, on: str, seed: int, epochs: int = 60, dim:
             top = np.argpartition(d, min(TOP, len(d) - 1))[:TOP + 1]
             top = sorted(top.tolist(), key=lambda i: (d[i], i))[:TOP]
             lines.append(f"{h}\t{r}\t{format_candidates((i, -float(d[i])) for i in top if np.isfinite(d[i]))}")
+    return lines
+
+
+def _model_name(name: str) -> str:
+    """The repository name of ``model:owner/name``, lowercased."""
+    return name.split(":", 1)[-1].rsplit("/", 1)[-1].lower()
+
+
+def _jaccard_rows(Q, C, q_sizes, c_sizes):
+    """Token-set Jaccard of every query row with every candidate row (dense queries x candidates)."""
+    import numpy as np
+
+    inter = (Q @ C.T).toarray()
+    union = q_sizes[:, None] + c_sizes[None, :] - inter
+    return np.where(union > 0, inter / np.maximum(union, 1), 0.0)
+
+
+def _names(split: Path, names: list[str], train, queries) -> list[str]:
+    """Rank every model by: its repository name being a strict prefix of the derived model's
+    (cut at - _ or .; longer prefixes score higher), name-token Jaccard, tag Jaccard / 4, and,
+    to break ties, how often it is a base in training."""
+    import numpy as np
+    from scipy.sparse import csr_matrix
+
+    relations = read_ids(need(split / "relation_ids.del"))
+    lineage_ids = {i for r, i in relations.items() if r in LINEAGE}
+    base_count = Counter(t for _, r, t in train if r in lineage_ids)
+    tags = defaultdict(set)
+    tag_file = split / "entity_tags.tsv"
+    if tag_file.exists():
+        for line in tag_file.read_text(encoding="utf-8").splitlines():
+            e, _, text = line.partition("\t")
+            tags[int(e)] = set(text.split())
+    cands = [e for e, n in enumerate(names) if n.startswith("model:")]
+    if not cands or not queries:
+        return [f"{h}\t{r}\t" for h, r in queries]
+    model_name = {e: _model_name(names[e]) for e in range(len(names))}
+    by_name = defaultdict(list)
+    for j, e in enumerate(cands):
+        by_name[model_name[e]].append(j)
+    token_sets = {e: set(_TOKEN.findall(model_name[e])) for e in range(len(names))}
+
+    def matrix(sets, ids, vocab):
+        rows = [r for r, e in enumerate(ids) for t in sets[e] if t in vocab]
+        cols = [vocab[t] for e in ids for t in sorted(sets[e]) if t in vocab]
+        return csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(ids), len(vocab)))
+
+    token_vocab = {t: i for i, t in enumerate(sorted({t for e in cands for t in token_sets[e]}))}
+    tag_vocab = {t: i for i, t in enumerate(sorted({t for e in cands for t in tags[e]}))}
+    C_tok, C_tag = matrix(token_sets, cands, token_vocab), matrix(tags, cands, tag_vocab)
+    c_tok = np.array([len(token_sets[e]) for e in cands], dtype=float)
+    c_tag = np.array([len(tags[e]) for e in cands], dtype=float)
+    pop = np.array([base_count[e] for e in cands], dtype=float)
+    prior = np.log1p(pop) / (np.log1p(pop).max() + 1) * 1e-3
+    lines = []
+    for start in range(0, len(queries), 512):
+        chunk = queries[start:start + 512]
+        heads = [h for h, _ in chunk]
+        score = _jaccard_rows(matrix(token_sets, heads, token_vocab), C_tok, np.array([len(token_sets[h]) for h in heads], float), c_tok)
+        score += _jaccard_rows(matrix(tags, heads, tag_vocab), C_tag, np.array([len(tags[h]) for h in heads], float), c_tag) / 4
+        score += prior[None, :]
+        for row, (h, r) in enumerate(chunk):
+            name = model_name[h]
+            cuts = [p for p, ch in enumerate(name) if ch in "-_." and p]  # strict prefixes: same-name repos are siblings
+            for p in cuts:
+                for j in by_name.get(name[:p], ()):
+                    score[row, j] += 1 + p / max(len(name), 1)
+            s = score[row]
+            top = np.argpartition(-s, min(TOP, len(s) - 1))[:TOP + 1]
+            order = sorted(top.tolist(), key=lambda j: (-s[j], cands[j]))
+            lines.append(f"{h}\t{r}\t{format_candidates((cands[j], s[j]) for j in order if cands[j] != h)}")
     return lines
 
 

@@ -153,7 +153,7 @@ def _tokens(name: str) -> set[str]:
     return set(_TOKEN.findall(local.lower()))
 
 
-def tracing(split: Path, method: str, on: str, seed: int, epochs: int = 60, dim: int = 64) -> list[str]:
+def tracing(split: Path, method: str, on: str, seed: int, epochs: int = 60, dim: int = 64, lr: float = 0.0025, margin: float = 1.0) -> list[str]:
     import numpy as np
 
     entities = read_ids(need(split / "entity_ids.del"))
@@ -170,7 +170,7 @@ def tracing(split: Path, method: str, on: str, seed: int, epochs: int = 60, dim:
     E = rng.normal(scale=1 / np.sqrt(dim), size=(len(names), dim))
     R = rng.normal(scale=1 / np.sqrt(dim), size=(max(n_rel, 1), dim))
     T = np.array(train, dtype=np.int64).reshape(-1, 3)
-    margin, lr, batch = 1.0, 0.05, 1024
+    batch = 1024
     for _ in range(epochs if len(T) else 0):
         T = T[rng.permutation(len(T))]
         E /= np.maximum(np.linalg.norm(E, axis=1, keepdims=True), 1)

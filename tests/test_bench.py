@@ -268,3 +268,14 @@ def test_report(cli, exports, tmp_path):
     text = (tmp_path / "report.md").read_text()
     assert "## recommendation" in text and "## classification" in text and "| popularity |" in text and "| names |" in text
     assert (tmp_path / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_recommendation_k_core(cli, generated_store, tmp_path):
+    must(cli("bench", "export", "recommendation", "--store", generated_store, "-o", tmp_path, "--k-core", 3))
+    likes = user_items(tmp_path / "train.txt") | user_items(tmp_path / "valid.txt") | user_items(tmp_path / "test.txt")
+    from collections import Counter
+
+    users, items = Counter(u for u, _ in likes), Counter(i for _, i in likes)
+    assert likes and min(users.values()) >= 3 and min(items.values()) >= 3
+    stats = json.loads((tmp_path / "stats.json").read_text())
+    assert (stats["users"], stats["items"], stats["interactions"]) == (len(users), len(items), len(likes))

@@ -14,7 +14,8 @@ import re
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from .common import format_candidates, need, read_ids, write_lines
+from ..vocab import vocabulary
+from .common import Namer, format_candidates, need, read_ids, write_lines
 from .metrics import read_labels, read_triples, read_user_items
 
 METHODS = {
@@ -23,7 +24,7 @@ METHODS = {
     "tracing": ("names", "transe"),
 }
 TOP = 100
-LINEAGE = ("fineTunedFrom", "adapterOf", "mergedFrom", "quantizedFrom")
+LINEAGE_RELATIONS = ("model_adapter_model", "model_finetune_model", "model_merge_model", "model_quantized_model")
 _TOKEN = re.compile(r"[a-z0-9]+")
 
 
@@ -148,11 +149,6 @@ def classification(split: Path, method: str, on: str, seed: int) -> list[str]:
 # ------------------------------------------------------------------ tracing
 
 
-def _tokens(name: str) -> set[str]:
-    local = name.split(":", 1)[-1]
-    return set(_TOKEN.findall(local.lower()))
-
-
 def tracing(split: Path, method: str, on: str, seed: int, epochs: int = 60, dim: int = 64, lr: float = 0.0025, margin: float = 1.0) -> list[str]:
     import numpy as np
 
@@ -232,7 +228,8 @@ def _names(split: Path, names: list[str], train, queries) -> list[str]:
     from scipy.sparse import csr_matrix
 
     relations = read_ids(need(split / "relation_ids.del"))
-    lineage_ids = {i for r, i in relations.items() if r in LINEAGE}
+    lineage = {Namer.relation(vocabulary().relation(name).prop) for name in LINEAGE_RELATIONS}
+    lineage_ids = {i for r, i in relations.items() if r in lineage}
     base_count = Counter(t for _, r, t in train if r in lineage_ids)
     tags = defaultdict(set)
     tag_file = split / "entity_tags.tsv"

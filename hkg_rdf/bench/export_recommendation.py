@@ -16,11 +16,11 @@ from __future__ import annotations
 import pickle
 from pathlib import Path
 
+from ..vocab import vocabulary
 from .common import Namer, select, write_json, write_lines
 from .splits import kcore, per_user_split
 
 KG_VARIANTS = ("kg_1hop", "kg_2hop", "kg_homo", "kg_publish")
-PUBLISHES = "https://w3id.org/huggingkg/ontology#publishes"
 
 
 def _coo(pairs, shape):
@@ -64,6 +64,7 @@ def export(store, out: Path, namer: Namer, seed: int, ratios: tuple[float, float
 
     # knowledge graph: every entity-entity triple but likes; variants cut by the items they touch
     item_set = set(items)
+    publishes = Namer.relation(vocabulary().relation("user_publish_model").prop)
     kg = sorted({(namer.entity(h), Namer.relation(r), namer.entity(t)) for h, r, t in select(store, "kg")})
     one_hop = [x for x in kg if x[0] in item_set or x[2] in item_set]
     reached = {x[0] for x in one_hop} | {x[2] for x in one_hop}
@@ -71,7 +72,7 @@ def export(store, out: Path, namer: Namer, seed: int, ratios: tuple[float, float
         "kg_1hop": one_hop,
         "kg_2hop": [x for x in kg if x[0] in reached or x[2] in reached],
         "kg_homo": [x for x in kg if x[0] in item_set and x[2] in item_set],
-        "kg_publish": [x for x in one_hop if x[1] == Namer.relation(PUBLISHES) and x[2] in item_set],
+        "kg_publish": [x for x in one_hop if x[1] == publishes and x[2] in item_set],
     }
     others = sorted({e for x in variants["kg_2hop"] for e in (x[0], x[2])} - item_set)
     eid = dict(iid) | {e: len(items) + n for n, e in enumerate(others)}

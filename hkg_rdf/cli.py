@@ -1,4 +1,4 @@
-"""The ``hkg-rdf`` command line: convert, load, validate, query, dump, export, stats.
+"""The ``hkg-rdf`` command line: convert, load, validate, query, dump, export, stats, bench.
 
 Exit codes: 0 success (for validate: conforms), 1 validation found violations,
 2 unusable input (the message names file, record and field; nothing is written).
@@ -395,6 +395,114 @@ def serve(store_dir: Path | None, sparql: str | None, graph: str | None, auth: s
     if workers:
         config.workers = workers
     run(config)
+
+
+# ---------------------------------------------------------------- HuggingBench
+
+BENCH_TASKS = click.Choice(["recommendation", "classification", "tracing"])
+split_option = click.option("--split", "split_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True,
+                            help="A directory written by 'hkg-rdf bench export'.")
+on_option = click.option("--on", type=click.Choice(["test", "valid"]), default="test", show_default=True, help="Which held-out part.")
+
+
+@main.group(epilog="Example: hkg-rdf bench export tracing --store hkg-store -o bench/tracing")
+def bench() -> None:
+    """HuggingBench: export the test collections, run baselines, evaluate, report."""
+
+
+@bench.command("export", epilog="Example: hkg-rdf bench export recommendation --store hkg-store -o bench/recommendation --seed 1")
+@click.argument("task", type=BENCH_TASKS)
+@store_option
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), required=True, help="Output directory.")
+@click.option("--seed", default=0, show_default=True, help="Seed of the random parts of the split.")
+@click.option("--ratios", default=None, help="train:valid:test [recommendation 8:1:1, classification 70:13:17].")
+@click.option("--k-core", default=0, show_default=True, type=click.IntRange(min=0), help="Recommendation: keep users and items with at least K likes.")
+@click.option("--split-by", type=click.Choice(["temporal", "random"]), default="temporal", show_default=True, help="Classification: by createdAt, or a seeded random split.")
+@click.option("--valid-ratio", default=0.1, show_default=True, type=click.FloatRange(0, 1), help="Tracing: share of lineage triples held out for validation.")
+@click.option("--test-ratio", default=0.1, show_default=True, type=click.FloatRange(0, 1), help="Tracing: share of lineage triples held out for test.")
+@click.option("--with-kg", is_flag=True, help="Tracing: add the rest of the graph as extra training triples.")
+@base_iri_option
+def bench_export(task: str, store_dir: Path, output: Path, seed: int, ratios: str | None, k_core: int, split_by: str,
+                 valid_ratio: float, test_ratio: float, with_kg: bool, base_iri: str) -> None:
+    """Export a HuggingBench collection from the store (deterministic for a seed)."""
+    import json
+
+    from .bench.common import Namer, parse_ratios
+    from .store import open_read_only
+
+    namer = Namer(_minter(base_iri))
+    if task == "tracing" and valid_ratio + test_ratio >= 1:
+        raise InputError("--valid-ratio/--test-ratio", "must leave lineage triples for training")
+    store = open_read_only(store_dir)
+    output.mkdir(parents=True, exist_ok=True)
+    if task == "recommendation":
+        from .bench.export_recommendation import export as run
+
+        stats = run(store, output, namer, seed, parse_ratios(ratios or "8:1:1"), k_core)
+    elif task == "classification":
+        from .bench.export_classification import export as run
+
+        stats = run(store, output, namer, seed, parse_ratios(ratios or "70:13:17"), split_by)
+    else:
+        from .bench.export_tracing import export as run
+
+        stats = run(store, output, namer, seed, valid_ratio, test_ratio, with_kg)
+    click.echo(json.dumps(stats, indent=1, sort_keys=True))
+
+
+@bench.command("eval", epilog="Example: hkg-rdf bench eval tracing --split bench/tracing --predictions transe.tsv -o scores/transe.json")
+@click.argument("task", type=BENCH_TASKS)
+@split_option
+@click.option("--predictions", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True, help="Predictions file (see 'bench baseline').")
+@on_option
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Also write the metrics as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def bench_eval(task: str, split_dir: Path, predictions: Path, on: str, output: Path | None, as_json: bool) -> None:
+    """Score predictions: Recall/NDCG@5,10,20,40; micro/macro-F1; filtered MRR, Hits@1,3,5,10."""
+    import json
+
+    from .bench.metrics import EVALUATORS
+
+    metrics = EVALUATORS[task](split_dir, predictions, on)
+    text = json.dumps(metrics, indent=1, sort_keys=True)
+    if output:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text + "\n", encoding="utf-8")
+    click.echo(text if as_json else "\n".join(f"{k:<16}{v:.4f}" if isinstance(v, float) else f"{k:<16}{v}" for k, v in metrics.items()))
+
+
+@bench.command("baseline", epilog="Example: hkg-rdf bench baseline recommendation --split bench/recommendation --method itemknn -o itemknn.tsv")
+@click.argument("task", type=BENCH_TASKS)
+@split_option
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Predictions file to write.")
+@click.option("--method", type=click.Choice(["popularity", "itemknn", "propagation", "tfidf", "names", "transe"]),
+              help="recommendation: popularity|itemknn; classification: propagation|tfidf; tracing: names|transe (default: the first).")
+@on_option
+@click.option("--seed", default=0, show_default=True, help="Seed (TransE).")
+def bench_baseline(task: str, split_dir: Path, output: Path, method: str | None, on: str, seed: int) -> None:
+    """Run a CPU baseline and write its predictions in the format 'bench eval' reads."""
+    import time
+
+    from .bench.baselines import METHODS, run_baseline
+
+    if method and method not in METHODS[task]:
+        raise InputError("--method", f"{method} is not a {task} baseline; choose from {', '.join(METHODS[task])}")
+    start = time.perf_counter()
+    used = run_baseline(task, split_dir, method, output, on, seed)
+    click.echo(f"{task}/{used}: wrote {output} in {time.perf_counter() - start:.1f} s", err=True)
+
+
+@bench.command("report", epilog="Example: hkg-rdf bench report bench -o bench/report.md")
+@click.argument("root", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Markdown file; the chart goes beside it as .png.")
+def bench_report(root: Path, output: Path) -> None:
+    """Statistics and scores of ROOT/<task>/ (stats.json, scores/*.json) as Markdown and PNG."""
+    from .bench.report import report
+
+    found = report(root, output)
+    if not found:
+        raise InputError(str(root), "no <task>/stats.json under it: export collections there first")
+    click.echo(f"wrote {output} and {output.with_suffix('.png')}", err=True)
 
 
 if __name__ == "__main__":

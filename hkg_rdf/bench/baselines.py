@@ -1,0 +1,287 @@
+"""CPU baselines (numpy/scipy) that write predictions in the format ``bench eval`` reads.
+
+recommendation   popularity; itemknn (item-item P(j|i) from training likes, popularity breaks ties)
+classification   propagation (label propagation over the undirected lineage/trained-on graph,
+                 one step = neighbour vote); tfidf (multinomial naive Bayes on TF-IDF of name +
+                 description); both predict every label within 0.9 of the best score
+tracing          names (base name a prefix of the derived name, name-token and tag Jaccard,
+                 popularity as a base breaks ties); transe (TransE in numpy, L2, margin loss)
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from ..vocab import vocabulary
+from .common import Namer, format_candidates, need, read_ids, write_lines
+from .metrics import read_labels, read_triples, read_user_items
+
+METHODS = {
+    "recommendation": ("popularity", "itemknn"),
+    "classification": ("propagation", "tfidf"),
+    "tracing": ("names", "transe"),
+}
+TOP = 100
+LINEAGE_RELATIONS = ("model_adapter_model", "model_finetune_model", "model_merge_model", "model_quantized_model")
+_TOKEN = re.compile(r"[a-z0-9]+")
+
+
+# ------------------------------------------------------------------ recommendation
+
+
+def _top_unseen(scores, seen: set[int], k: int) -> list[int]:
+    import numpy as np
+
+    want = min(len(scores), k + len(seen))
+    top = np.argpartition(-scores, want - 1)[:want] if want < len(scores) else np.arange(len(scores))
+    top = sorted(top.tolist(), key=lambda i: (-scores[i], i))
+    return [i for i in top if i not in seen][:k]
+
+
+def recommendation(split: Path, method: str, on: str, seed: int) -> list[str]:
+    import numpy as np
+    from scipy.sparse import csr_matrix, diags
+
+    n_items = sum(1 for _ in need(split / "item_ids.tsv").open(encoding="utf-8"))
+    n_users = sum(1 for _ in need(split / "user_ids.tsv").open(encoding="utf-8"))
+    train = read_user_items(split / "train.txt")
+    users = sorted(read_user_items(split / f"{on}.txt"))
+    rows = [u for u, items in train.items() for _ in items]
+    cols = [i for items in train.values() for i in items]
+    X = csr_matrix((np.ones(len(rows), dtype=np.float64), (rows, cols)), shape=(n_users, n_items))
+    pop = np.asarray(X.sum(axis=0)).ravel()
+    tie = pop / (pop.max() + 1) * 1e-6 if len(pop) else pop
+    lines = []
+    if method == "popularity":
+        ranked = sorted(range(n_items), key=lambda i: (-pop[i], i))
+        for u in users:
+            seen = train.get(u, set())
+            lines.append(f"{u}\t{' '.join(str(i) for i in [i for i in ranked[:40 + len(seen)] if i not in seen][:40])}")
+        return lines
+    # item-kNN with asymmetric cosine alpha = 0 (conditional probability P(j | i)): on sparse
+    # likes it keeps the popularity signal that symmetric cosine throws away
+    S = (diags(1 / np.maximum(pop, 1)) @ (X.T @ X)).tocsr()
+    S.setdiag(0)
+    S.eliminate_zeros()
+    for start in range(0, len(users), 256):
+        batch = users[start:start + 256]
+        scores = (X[batch] @ S).toarray() + tie
+        for row, u in enumerate(batch):
+            lines.append(f"{u}\t{' '.join(map(str, _top_unseen(scores[row], train.get(u, set()), 40)))}")
+    return lines
+
+
+# ------------------------------------------------------------------ classification
+
+
+def _train_labels(split: Path) -> tuple[dict[int, set[int]], int, int]:
+    n_nodes = sum(1 for _ in need(split / "node_ids.tsv").open(encoding="utf-8"))
+    n_labels = sum(1 for _ in need(split / "label_ids.tsv").open(encoding="utf-8"))
+    return read_labels(split, "train"), n_nodes, n_labels
+
+
+def _decide(scores, prior: int, ratio: float = 0.9) -> list[int]:
+    best = scores.max() if len(scores) else 0
+    if best <= 0:
+        return [prior]
+    return [int(i) for i in sorted(range(len(scores)), key=lambda i: (-scores[i], i)) if scores[i] >= ratio * best]
+
+
+def classification(split: Path, method: str, on: str, seed: int) -> list[str]:
+    import numpy as np
+    from scipy.sparse import csr_matrix, diags
+
+    train, n_nodes, n_labels = _train_labels(split)
+    targets = sorted(read_labels(split, on))
+    Y = np.zeros((n_nodes, n_labels))
+    for node, labels in train.items():
+        Y[node, sorted(labels)] = 1
+    prior = int(np.argmax(Y.sum(axis=0))) if n_labels else 0
+    if method == "propagation":
+        edges = [line.split("\t") for line in need(split / "edges.tsv").read_text(encoding="utf-8").splitlines() if line]
+        src = [int(e[0]) for e in edges] + [int(e[1]) for e in edges]
+        dst = [int(e[1]) for e in edges] + [int(e[0]) for e in edges]
+        A = csr_matrix((np.ones(len(src)), (src, dst)), shape=(n_nodes, n_nodes))
+        degree = np.asarray(A.sum(axis=1)).ravel()
+        P = diags(1 / np.maximum(degree, 1)) @ A
+        F = Y.copy()
+        for _ in range(10):
+            F = 0.9 * (P @ F) + 0.1 * Y
+            F[list(train)] = Y[list(train)]  # clamp the known labels
+        scores = F
+    else:
+        docs, wanted = {}, set(train) | set(targets)
+        for line in need(split / "text.tsv").read_text(encoding="utf-8").splitlines():
+            node, _, text = line.partition("\t")
+            if int(node) in wanted:
+                docs[int(node)] = _TOKEN.findall(text.lower())
+        df = Counter(t for n in train for t in set(docs.get(n, ())))
+        vocab = {t: i for i, t in enumerate(sorted(t for t, c in df.items() if c >= 2))}
+        idf = np.log((1 + len(train)) / (1 + np.array([df[t] for t in sorted(vocab, key=vocab.get)], dtype=float))) + 1
+
+        def tfidf(nodes):
+            rows, cols, vals = [], [], []
+            for r, n in enumerate(nodes):
+                for t, c in sorted(Counter(x for x in docs.get(n, ()) if x in vocab).items()):
+                    rows.append(r)
+                    cols.append(vocab[t])
+                    vals.append((1 + np.log(c)) * idf[vocab[t]])
+            M = csr_matrix((vals, (rows, cols)), shape=(len(nodes), len(vocab)))
+            length = np.sqrt(np.asarray(M.multiply(M).sum(axis=1)).ravel())
+            return diags(1 / np.maximum(length, 1e-12)) @ M
+
+        # multinomial naive Bayes on the TF-IDF weights (a node counts once per label)
+        labelled = sorted(train)
+        scores = np.zeros((n_nodes, n_labels))
+        if targets and labelled and vocab:
+            counts = (csr_matrix(Y[labelled]).T @ tfidf(labelled)).toarray() + 0.1
+            log_theta = np.log(counts / counts.sum(axis=1, keepdims=True))
+            log_prior = np.log((Y[labelled].sum(axis=0) + 1) / (Y[labelled].sum() + n_labels))
+            logits = np.asarray(tfidf(targets) @ log_theta.T) + log_prior
+            logits -= logits.max(axis=1, keepdims=True)
+            posterior = np.exp(logits)
+            scores[targets] = posterior / posterior.sum(axis=1, keepdims=True)
+    return [f"{n}\t{' '.join(map(str, _decide(scores[n], prior)))}" for n in targets]
+
+
+# ------------------------------------------------------------------ tracing
+
+
+def tracing(split: Path, method: str, on: str, seed: int, epochs: int = 60, dim: int = 64, lr: float = 0.0025, margin: float = 1.0) -> list[str]:
+    import numpy as np
+
+    entities = read_ids(need(split / "entity_ids.del"))
+    names = sorted(entities, key=entities.get)
+    train = read_triples(split / "train.del")
+    queries = sorted({(h, r) for h, r, _ in read_triples(split / f"{on}.del")})
+    lines = []
+    if method == "names":
+        return _names(split, names, train, queries)
+
+    # TransE: ||h + r - t||_2, margin ranking with one corrupted tail or head per triple
+    rng = np.random.default_rng(seed)
+    n_rel = len(read_ids(need(split / "relation_ids.del")))
+    E = rng.normal(scale=1 / np.sqrt(dim), size=(len(names), dim))
+    R = rng.normal(scale=1 / np.sqrt(dim), size=(max(n_rel, 1), dim))
+    T = np.array(train, dtype=np.int64).reshape(-1, 3)
+    batch = 1024
+    for _ in range(epochs if len(T) else 0):
+        T = T[rng.permutation(len(T))]
+        E /= np.maximum(np.linalg.norm(E, axis=1, keepdims=True), 1)
+        for start in range(0, len(T), batch):
+            b = T[start:start + batch]
+            h, r, t = b[:, 0], b[:, 1], b[:, 2]
+            corrupt = rng.integers(len(names), size=len(b))
+            tail_side = rng.random(len(b)) < 0.5
+            h2, t2 = np.where(tail_side, h, corrupt), np.where(tail_side, corrupt, t)
+            dp, dn = E[h] + R[r] - E[t], E[h2] + R[r] - E[t2]
+            np_, nn = np.linalg.norm(dp, axis=1) + 1e-9, np.linalg.norm(dn, axis=1) + 1e-9
+            active = (margin + np_ - nn) > 0
+            if not active.any():
+                continue
+            gp = dp[active] / np_[active, None]
+            gn = dn[active] / nn[active, None]
+            gE = np.zeros_like(E)
+            gR = np.zeros_like(R)
+            np.add.at(gE, h[active], gp)
+            np.add.at(gE, t[active], -gp)
+            np.add.at(gE, h2[active], -gn)
+            np.add.at(gE, t2[active], gn)
+            np.add.at(gR, r[active], gp - gn)
+            E -= lr * gE
+            R -= lr * gR
+    sq = (E * E).sum(axis=1)
+    for start in range(0, len(queries), 1024):
+        chunk = queries[start:start + 1024]
+        X = E[[h for h, _ in chunk]] + R[[r for _, r in chunk]]
+        dist = np.sqrt(np.maximum((X * X).sum(axis=1)[:, None] - 2 * X @ E.T + sq[None, :], 0))
+        for row, (h, r) in enumerate(chunk):
+            d = dist[row]
+            d[h] = np.inf
+            top = np.argpartition(d, min(TOP, len(d) - 1))[:TOP + 1]
+            top = sorted(top.tolist(), key=lambda i: (d[i], i))[:TOP]
+            lines.append(f"{h}\t{r}\t{format_candidates((i, -float(d[i])) for i in top if np.isfinite(d[i]))}")
+    return lines
+
+
+def _model_name(name: str) -> str:
+    """The repository name of ``model:owner/name``, lowercased."""
+    return name.split(":", 1)[-1].rsplit("/", 1)[-1].lower()
+
+
+def _jaccard_rows(Q, C, q_sizes, c_sizes):
+    """Token-set Jaccard of every query row with every candidate row (dense queries x candidates)."""
+    import numpy as np
+
+    inter = (Q @ C.T).toarray()
+    union = q_sizes[:, None] + c_sizes[None, :] - inter
+    return np.where(union > 0, inter / np.maximum(union, 1), 0.0)
+
+
+def _names(split: Path, names: list[str], train, queries) -> list[str]:
+    """Rank every model by: its repository name being a strict prefix of the derived model's
+    (cut at - _ or .; longer prefixes score higher), name-token Jaccard, tag Jaccard / 4, and,
+    to break ties, how often it is a base in training."""
+    import numpy as np
+    from scipy.sparse import csr_matrix
+
+    relations = read_ids(need(split / "relation_ids.del"))
+    lineage = {Namer.relation(vocabulary().relation(name).prop) for name in LINEAGE_RELATIONS}
+    lineage_ids = {i for r, i in relations.items() if r in lineage}
+    base_count = Counter(t for _, r, t in train if r in lineage_ids)
+    tags = defaultdict(set)
+    tag_file = split / "entity_tags.tsv"
+    if tag_file.exists():
+        for line in tag_file.read_text(encoding="utf-8").splitlines():
+            e, _, text = line.partition("\t")
+            tags[int(e)] = set(text.split())
+    cands = [e for e, n in enumerate(names) if n.startswith("model:")]
+    if not cands or not queries:
+        return [f"{h}\t{r}\t" for h, r in queries]
+    model_name = {e: _model_name(names[e]) for e in range(len(names))}
+    by_name = defaultdict(list)
+    for j, e in enumerate(cands):
+        by_name[model_name[e]].append(j)
+    token_sets = {e: set(_TOKEN.findall(model_name[e])) for e in range(len(names))}
+
+    def matrix(sets, ids, vocab):
+        rows = [r for r, e in enumerate(ids) for t in sets[e] if t in vocab]
+        cols = [vocab[t] for e in ids for t in sorted(sets[e]) if t in vocab]
+        return csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(ids), len(vocab)))
+
+    token_vocab = {t: i for i, t in enumerate(sorted({t for e in cands for t in token_sets[e]}))}
+    tag_vocab = {t: i for i, t in enumerate(sorted({t for e in cands for t in tags[e]}))}
+    C_tok, C_tag = matrix(token_sets, cands, token_vocab), matrix(tags, cands, tag_vocab)
+    c_tok = np.array([len(token_sets[e]) for e in cands], dtype=float)
+    c_tag = np.array([len(tags[e]) for e in cands], dtype=float)
+    pop = np.array([base_count[e] for e in cands], dtype=float)
+    prior = np.log1p(pop) / (np.log1p(pop).max() + 1) * 1e-3
+    lines = []
+    for start in range(0, len(queries), 512):
+        chunk = queries[start:start + 512]
+        heads = [h for h, _ in chunk]
+        score = _jaccard_rows(matrix(token_sets, heads, token_vocab), C_tok, np.array([len(token_sets[h]) for h in heads], float), c_tok)
+        score += _jaccard_rows(matrix(tags, heads, tag_vocab), C_tag, np.array([len(tags[h]) for h in heads], float), c_tag) / 4
+        score += prior[None, :]
+        for row, (h, r) in enumerate(chunk):
+            name = model_name[h]
+            cuts = [p for p, ch in enumerate(name) if ch in "-_." and p]  # strict prefixes: same-name repos are siblings
+            for p in cuts:
+                for j in by_name.get(name[:p], ()):
+                    score[row, j] += 1 + p / max(len(name), 1)
+            s = score[row]
+            top = np.argpartition(-s, min(TOP, len(s) - 1))[:TOP + 1]
+            order = sorted(top.tolist(), key=lambda j: (-s[j], cands[j]))
+            lines.append(f"{h}\t{r}\t{format_candidates((cands[j], s[j]) for j in order if cands[j] != h)}")
+    return lines
+
+
+RUNNERS = {"recommendation": recommendation, "classification": classification, "tracing": tracing}
+
+
+def run_baseline(task: str, split: Path, method: str | None, output: Path, on: str = "test", seed: int = 0) -> str:
+    method = method or METHODS[task][0]
+    write_lines(output, RUNNERS[task](split, method, on, seed))
+    return method

@@ -1,0 +1,142 @@
+"""Shared pieces of the HuggingBench jobs: the .rq queries, entity names, deterministic files."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from importlib import resources
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from ..errors import InputError
+from ..iris import IriMinter
+from ..query import run
+from ..vocab import vocabulary
+
+TASKS = ("recommendation", "classification", "tracing")
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+def query_text(name: str) -> str:
+    """The text of ``queries/<name>.rq`` shipped next to this module."""
+    return resources.files("hkg_rdf.bench").joinpath("queries", f"{name}.rq").read_text(encoding="utf-8")
+
+
+def select(store: ox.Store, name: str) -> list[tuple[str | None, ...]]:
+    """Run a shipped SELECT and return its rows as tuples of term values, sorted."""
+    solutions = run(store, query_text(name), f"{name}.rq")
+    names = [v.value for v in solutions.variables]
+    rows = [tuple(None if row[n] is None else row[n].value for n in names) for row in solutions]
+    rows.sort(key=lambda r: tuple("" if v is None else v for v in r))
+    return rows
+
+
+class Namer:
+    """Turns entity IRIs into readable ``segment:id`` names (iris.py parses them) and
+    property IRIs into local names; anything minted elsewhere keeps its full IRI."""
+
+    def __init__(self, minter: IriMinter):
+        self.minter, self.vocab, self._cache = minter, vocabulary(), {}
+
+    def entity(self, iri: str) -> str:
+        name = self._cache.get(iri)
+        if name is None:
+            parsed = self.minter.parse(iri, self.vocab)
+            name = iri if parsed is None else f"{parsed[0].segment}:{parsed[1]}"
+            self._cache[iri] = name
+        return name
+
+    @staticmethod
+    def relation(iri: str) -> str:
+        return iri.rsplit("#", 1)[-1] if "#" in iri else iri.rsplit("/", 1)[-1]
+
+
+def clean(text: str | None) -> str:
+    """One line of text for a TSV cell."""
+    return " ".join((text or "").split())
+
+
+def write_lines(path: Path, lines) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8", newline="\n") as out:
+        for line in lines:
+            out.write(line + "\n")
+
+
+def write_json(path: Path, value) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(value, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def write_npz(path: Path, arrays: dict) -> None:
+    """Like numpy.savez_compressed, but byte-identical for identical arrays (fixed zip dates)."""
+    import numpy as np
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for key in sorted(arrays):
+            buffer = io.BytesIO()
+            np.lib.format.write_array(buffer, np.ascontiguousarray(arrays[key]), allow_pickle=False)
+            info = zipfile.ZipInfo(f"{key}.npy", date_time=ZIP_EPOCH)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, buffer.getvalue())
+
+
+def read_ids(path: Path) -> dict[str, int]:
+    """An id map of ``index<TAB>name`` lines (LibKGE .del layout) as name -> index."""
+    out = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        index, _, name = line.partition("\t")
+        out[name] = int(index)
+    return out
+
+
+def need(path: Path) -> Path:
+    if not path.exists():
+        raise InputError(str(path), "missing: is --split a directory written by 'hkg-rdf bench export'?")
+    return path
+
+
+def parse_ratios(text: str, parts: int = 3) -> tuple[float, ...]:
+    try:
+        values = [float(v) for v in text.split(":")]
+    except ValueError:
+        values = []
+    if len(values) != parts or any(v < 0 for v in values) or sum(values) <= 0:
+        raise InputError("--ratios", f"expected {parts} non-negative numbers like 8:1:1, got {text!r}")
+    total = sum(values)
+    return tuple(v / total for v in values)
+
+
+def read_predictions(path: Path, key_fields: int) -> dict[tuple[int, ...], list[tuple[int, float | None]]]:
+    """Prediction lines: ``key fields<TAB>ranked candidates`` where a candidate is ``id`` or
+    ``id:score``. Returns key -> [(candidate, score or None)] in file order."""
+    out: dict[tuple[int, ...], list[tuple[int, float | None]]] = {}
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as error:
+        raise InputError(str(path), f"cannot read: {error.strerror or error}") from error
+    for number, line in enumerate(lines, 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        fields = line.split("\t")
+        if len(fields) not in (key_fields, key_fields + 1):
+            raise InputError(f"{path}:{number}", f"expected {key_fields} key field(s) and a candidate list")
+        try:
+            key = tuple(int(f) for f in fields[:key_fields])
+            candidates = []
+            for token in (fields[key_fields].split() if len(fields) > key_fields else []):
+                ident, sep, score = token.partition(":")
+                candidates.append((int(ident), float(score) if sep else None))
+        except ValueError as error:
+            raise InputError(f"{path}:{number}", f"not an integer id or score: {error}") from error
+        if key in out:
+            raise InputError(f"{path}:{number}", f"second line for {key}")
+        out[key] = candidates
+    return out
+
+
+def format_candidates(pairs) -> str:
+    return " ".join(f"{c}:{s:.6g}" for c, s in pairs)

@@ -412,7 +412,8 @@ def bench() -> None:
 
 @bench.command("export", epilog="Example: hkg-rdf bench export recommendation --store hkg-store -o bench/recommendation --seed 1")
 @click.argument("task", type=BENCH_TASKS)
-@store_option
+@click.option("--store", "store_dir", type=click.Path(exists=True, path_type=Path), help="Store directory.")
+@remote_options
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), required=True, help="Output directory.")
 @click.option("--seed", default=0, show_default=True, help="Seed of the random parts of the split.")
 @click.option("--ratios", default=None, help="train:valid:test [recommendation 8:1:1, classification 70:13:17].")
@@ -422,18 +423,18 @@ def bench() -> None:
 @click.option("--test-ratio", default=0.1, show_default=True, type=click.FloatRange(0, 1), help="Tracing: share of lineage triples held out for test.")
 @click.option("--with-kg", is_flag=True, help="Tracing: add the rest of the graph as extra training triples.")
 @base_iri_option
-def bench_export(task: str, store_dir: Path, output: Path, seed: int, ratios: str | None, k_core: int, split_by: str,
+def bench_export(task: str, store_dir: Path | None, sparql: str | None, graph: str | None, auth: str | None, token: str | None,
+                 output: Path, seed: int, ratios: str | None, k_core: int, split_by: str,
                  valid_ratio: float, test_ratio: float, with_kg: bool, base_iri: str) -> None:
-    """Export a HuggingBench collection from the store (deterministic for a seed)."""
+    """Export a HuggingBench collection from the store or a SPARQL endpoint (deterministic for a seed)."""
     import json
 
     from .bench.common import Namer, parse_ratios
-    from .store import open_read_only
 
     namer = Namer(_minter(base_iri))
     if task == "tracing" and valid_ratio + test_ratio >= 1:
         raise InputError("--valid-ratio/--test-ratio", "must leave lineage triples for training")
-    store = open_read_only(store_dir)
+    store = _open(store_dir, sparql, graph, auth, token)
     output.mkdir(parents=True, exist_ok=True)
     if task == "recommendation":
         from .bench.export_recommendation import export as run

@@ -86,6 +86,19 @@ def same_answers(store_dir: Path, server, graph: str) -> None:
     assert (there.exit_code, there.output) == (local.exit_code, local.output)
 
 
+def same_bench_exports(store_dir: Path, server, graph: str, out: Path) -> None:
+    """bench export of every collection: byte-identical files from the store and the server."""
+    remote = ["--sparql", server.endpoint, "--graph", graph, *credentials(server)]
+    for task in ("recommendation", "classification", "tracing"):
+        local, there = out / f"{task}-local", out / f"{task}-remote"
+        must(invoke("bench", "export", task, "--store", store_dir, "-o", local, "--seed", "3"))
+        must(invoke("bench", "export", task, *remote, "-o", there, "--seed", "3"))
+        files = sorted(p.relative_to(local) for p in local.rglob("*") if p.is_file())
+        assert files and files == sorted(p.relative_to(there) for p in there.rglob("*") if p.is_file()), task
+        for name in files:
+            assert (there / name).read_bytes() == (local / name).read_bytes(), f"{task}/{name}"
+
+
 # ---------------------------------------------------------------- against the servers
 
 
@@ -99,10 +112,11 @@ def test_example_graph_answers_as_embedded(server, example_store):
     assert RemoteStore(server.endpoint, graph).count() == 961
 
 
-def test_synthetic_source_answers_as_embedded(server, synthetic_release, synthetic_store):
+def test_synthetic_source_answers_as_embedded(server, synthetic_release, synthetic_store, tmp_path):
     graph = "https://example.org/graph/synthetic"
     push(server, synthetic_release, "--graph", graph, "--chunk", "5000")  # a release: converted, then pushed
     same_answers(synthetic_store, server, graph)
+    same_bench_exports(synthetic_store, server, graph, tmp_path)
 
 
 def test_violations_found_the_same(server, tmp_path, example_store):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..export import hub_datetime  # one lexical form, whatever store answered
 from .common import Namer, clean, select, write_json, write_lines, write_npz
 from .splits import ordered_split
 
@@ -31,7 +32,7 @@ def export(store, out: Path, namer: Namer, seed: int, ratios: tuple[float, float
     for node, cls, created, name, description in select(store, "nodes"):
         key = namer.entity(node)
         if key not in info:  # first in sorted order if a value repeats
-            info[key] = (Namer.relation(cls).lower(), created or "", clean(" ".join(x for x in (name, description) if x))[:TEXT_CHARS])
+            info[key] = (Namer.relation(cls).lower(), hub_datetime(created) if created else "", clean(" ".join(x for x in (name, description) if x))[:TEXT_CHARS])
     nodes = sorted(info)
     nid = {n: i for i, n in enumerate(nodes)}
     node_labels: dict[int, set[str]] = {}

@@ -58,8 +58,9 @@ from . import hubmap
 from .errors import InputError
 from .hub import Hub, HubError, versions
 from .hubmap import Found, hub_time
-from .records import Release
+from .records import Edge, JsonArrayWriter, Release
 from .report import Report
+from .triples import missing_ends
 
 CHECKPOINT = "crawl.sqlite"
 MANIFEST = "crawl-manifest.json"
@@ -560,19 +561,6 @@ def _base_iri() -> str:
 # ---------------------------------------------------------------- writing the release
 
 
-class _ArrayWriter:
-    def __init__(self, path: Path):
-        self.stream, self.count = open(path, "w", encoding="utf-8"), 0
-
-    def write(self, record: dict) -> None:
-        self.stream.write(("[\n" if self.count == 0 else ",\n") + json.dumps(record, ensure_ascii=False))
-        self.count += 1
-
-    def close(self) -> None:
-        self.stream.write("\n]\n" if self.count else "[]\n")
-        self.stream.close()
-
-
 def write_release(cp: Checkpoint, out: Path, name: str, report: Report) -> Path:
     """The checkpoint as a release ``out/name`` plus ``out/triples.txt``, sorted, atomically."""
     b = hubmap.bindings()
@@ -584,42 +572,43 @@ def write_release(cp: Checkpoint, out: Path, name: str, report: Report) -> Path:
     for entity_type in b.vocab.types:
         segment = entity_type.segment
         ids[segment] = set()
-        writer = _ArrayWriter(tmp / entity_type.file)
-        description = next((f.name for f in entity_type.fields if f.name == "description"), None) if segment in ("model", "dataset") else None
-        rows = db.execute(
-            "SELECT e.id, e.record, t.text, t.id IS NOT NULL FROM entities e LEFT JOIN texts t ON t.type=e.type AND t.id=e.id "
-            "WHERE e.type=? ORDER BY e.id", (segment,))
-        for entity_id, record_json, readme, has_text in rows:
-            record = json.loads(record_json)
-            if description is not None:
-                record[description] = readme
-                if not has_text:
-                    report.keep(f"{entity_type.file}: README not fetched (task failed), description null", entity_id)
-            writer.write(record)
-            ids[segment].add(entity_id)
-            report.entities[segment] += 1
-        writer.close()
+        with open(tmp / entity_type.file, "w", encoding="utf-8") as stream:
+            writer = JsonArrayWriter(stream)
+            description = next((f.name for f in entity_type.fields if f.name == "description"), None) if segment in ("model", "dataset") else None
+            rows = db.execute(
+                "SELECT e.id, e.record, t.text, t.id IS NOT NULL FROM entities e LEFT JOIN texts t ON t.type=e.type AND t.id=e.id "
+                "WHERE e.type=? ORDER BY e.id", (segment,))
+            for entity_id, record_json, readme, has_text in rows:
+                record = json.loads(record_json)
+                if description is not None:
+                    record[description] = readme
+                    if not has_text:
+                        report.keep(f"{entity_type.file}: README not fetched (task failed), description null", entity_id)
+                writer.write(record)
+                ids[segment].add(entity_id)
+                report.entities[segment] += 1
+            writer.close()
     publishers = {b.rel(seg, "publish", t).name: seg for seg in ("user", "org") for t in REPO_TYPES}
     with open(out / f".{TRIPLES_TXT}.tmp", "w", encoding="utf-8", newline="\n") as triples:
         for relation in b.vocab.relations:
-            writer = _ArrayWriter(tmp / f"{relation.name}.json")
-            rows = db.execute("SELECT subject, object FROM edges WHERE relation=? ORDER BY subject, object", (relation.name,)).fetchall()
-            publisher = publishers.get(relation.name)
-            if publisher is not None:  # a repo's author, once the overview told user from org
-                rows = sorted(set(rows) | {
-                    (author, repo) for repo, author in db.execute("SELECT id, author FROM authors WHERE type=?", (relation.object.segment,))
-                    if author in ids[publisher]
-                })
-            for subject, obj in rows:
-                missing = [end for end, seg, value in (("subject", relation.subject.segment, subject), ("object", relation.object.segment, obj))
-                           if value not in ids[seg]]
-                if missing:
-                    report.skip(f"{relation.name}: dangling edge ({' and '.join(missing)} not crawled)", [subject, obj])
-                    continue
-                writer.write({relation.subject_key: subject, relation.object_key: obj})
-                triples.write(f"{subject}\t{relation.name}\t{obj}\n")
-                report.edges[relation.name] += 1
-            writer.close()
+            with open(tmp / f"{relation.name}.json", "w", encoding="utf-8") as stream:
+                writer = JsonArrayWriter(stream)
+                rows = db.execute("SELECT subject, object FROM edges WHERE relation=? ORDER BY subject, object", (relation.name,)).fetchall()
+                publisher = publishers.get(relation.name)
+                if publisher is not None:  # a repo's author, once the overview told user from org
+                    rows = sorted(set(rows) | {
+                        (author, repo) for repo, author in db.execute("SELECT id, author FROM authors WHERE type=?", (relation.object.segment,))
+                        if author in ids[publisher]
+                    })
+                for subject, obj in rows:
+                    missing = missing_ends(Edge(relation, subject, obj), ids)
+                    if missing:
+                        report.skip(f"{relation.name}: dangling edge ({missing} not crawled)", [subject, obj])
+                        continue
+                    writer.write({relation.subject_key: subject, relation.object_key: obj})
+                    triples.write(f"{subject}\t{relation.name}\t{obj}\n")
+                    report.edges[relation.name] += 1
+                writer.close()
     for repo_type in REPO_TYPES:
         for repo, author in db.execute("SELECT id, author FROM authors WHERE type=? ORDER BY id", (repo_type,)):
             if repo in ids[repo_type] and author not in ids["user"] and author not in ids["org"]:

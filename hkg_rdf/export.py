@@ -35,7 +35,7 @@ import pyoxigraph as ox
 from .errors import InputError
 from .iris import IriMinter
 from .progress import counted
-from .records import scalar_check
+from .records import JsonArrayWriter, scalar_check
 from .report import Report
 from .vocab import INTEGER_TYPES, PREFIXES, RDF_TYPE, XSD_DATETIME, EntityType, Field, Relation, Vocabulary, vocabulary
 
@@ -77,23 +77,6 @@ def _example(*terms: object) -> str:
     return text if len(text) <= _EXAMPLE_CHARS else text[: _EXAMPLE_CHARS - 3] + "..."
 
 
-class _JsonArray:
-    """Writes a JSON array one record per line, so no file is ever held in memory."""
-
-    def __init__(self, stream: IO[str]):
-        self.stream, self.count = stream, 0
-
-    def write(self, record: dict) -> None:
-        self.write_json(json.dumps(record, ensure_ascii=False))
-
-    def write_json(self, text: str) -> None:
-        self.stream.write(("[\n" if self.count == 0 else ",\n") + text)
-        self.count += 1
-
-    def close(self) -> None:
-        self.stream.write("\n]\n" if self.count else "[]\n")
-
-
 class _Exporter:
     """One export run: a pass over the entities of each type, then what it did not reach.
 
@@ -116,7 +99,7 @@ class _Exporter:
         self.dropped = self.lines = 0
         self._end = lru_cache(maxsize=_END_CACHE)(self._lookup_end)
         names = [t.file for t in vocab.types] + [f"{r.name}.json" for r in vocab.relations]
-        self.writers = {name: _JsonArray(files.enter_context(open(out / name, "w", encoding="utf-8"))) for name in names}
+        self.writers = {name: JsonArrayWriter(files.enter_context(open(out / name, "w", encoding="utf-8"))) for name in names}
         self.triples_txt = files.enter_context(open(out / TRIPLES_TXT, "w", encoding="utf-8", newline="\n"))
 
     def run(self) -> dict[str, int]:

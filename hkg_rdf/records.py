@@ -7,6 +7,7 @@ Records never pile up in memory: a 5 GB models.json passes through one record at
 
 from __future__ import annotations
 
+import json
 import lzma
 import re
 import zipfile
@@ -169,6 +170,23 @@ def _json_records(stream: IO[bytes], file: str) -> Iterator[tuple[int, object]]:
         raise InputError(file, f"not UTF-8 text after record {index}: {error}", index + 1) from error
     except (zipfile.BadZipFile, EOFError, OSError, zlib.error, lzma.LZMAError) as error:
         raise InputError(file, f"cannot read (truncated or corrupt archive?): {error}", index + 1) from error
+
+
+class JsonArrayWriter:
+    """Writes a release file: a JSON array, one record per line, so no file is held in memory."""
+
+    def __init__(self, stream: IO[str]):
+        self.stream, self.count = stream, 0
+
+    def write(self, record: dict) -> None:
+        self.write_json(json.dumps(record, ensure_ascii=False))
+
+    def write_json(self, text: str) -> None:
+        self.stream.write(("[\n" if self.count == 0 else ",\n") + text)
+        self.count += 1
+
+    def close(self) -> None:
+        self.stream.write("\n]\n" if self.count else "[]\n")
 
 
 def _edge(relation: Relation, file: str, index: int, record: object) -> Edge:

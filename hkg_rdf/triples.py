@@ -125,7 +125,7 @@ def release_triples(release: Release, maker: TripleMaker, keep_dangling: bool = 
         seen.add(entity.id)
         yield maker.entity(entity)
     for edge in release.edges():
-        missing = _missing_ends(edge, ids)
+        missing = missing_ends(edge, ids)
         if missing:
             reason = f"{edge.relation.name}: dangling edge ({missing} not among the entities)"
             if not keep_dangling:
@@ -135,7 +135,7 @@ def release_triples(release: Release, maker: TripleMaker, keep_dangling: bool = 
         yield maker.edge(edge)
 
 
-def _missing_ends(edge: Edge, ids: dict[str, set[str]]) -> str:
+def missing_ends(edge: Edge, ids: dict[str, set[str]]) -> str:
     """Which ends of an edge are not known entities: '', 'subject', 'object' or both."""
     relation = edge.relation
     ends = (("subject", relation.subject, edge.subject), ("object", relation.object, edge.object))

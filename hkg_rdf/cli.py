@@ -360,9 +360,16 @@ def diff(old: Path, new: Path, json_path: Path | None, summary_only: bool) -> No
 @click.option("--no-dump-generation", is_flag=True, help="Do not write a dump of the current store version into the dumps directory.")
 @click.option("--public-url", help="The server's public URL, if behind a proxy (default: from each request's Host).")
 @click.option("--license", "license_iri", help="License IRI of the data, stated in the VoID description.")
+@click.option("--cheap-workers", default=2, show_default=True, type=click.IntRange(min=0), help="Workers kept for pages, documents and short queries, beyond --workers (which bounds long queries).")
+@click.option("--long-query-after", default=1.0, show_default=True, type=click.FloatRange(min=0.01), help="Seconds after which a query counts as long (it moves to the long-query lane, or is stopped if that is full).")
+@click.option("--max-client-queries", default=4, show_default=True, type=click.IntRange(min=0), help="Queries one client address may run at once (429 beyond; 0: no limit).")
+@click.option("--max-response-bytes", default=64_000_000, show_default=True, type=click.IntRange(min=1024), help="Bytes a query result may have; a longer one is cut and marked truncated.")
+@click.option("--header-timeout", default=10.0, show_default=True, type=click.FloatRange(min=0.1), help="Seconds a client has to send a request's headers.")
+@click.option("--proxy-headers", is_flag=True, help="Trust X-Forwarded-For/-Proto from a reverse proxy on 127.0.0.1 (off: they are ignored).")
 def serve(store_dir: Path | None, sparql: str | None, graph: str | None, auth: str | None, token: str | None, host: str, port: int, timeout: float, max_rows: int, update_token: str | None, allow_remote: bool, base_iri: str | None,
           workers: int | None, max_queue: int, max_request_bytes: int, cors_origins: tuple[str, ...], access_log: Path | None, worker_memory: int,
-          dumps_dir: Path | None, no_dump_generation: bool, public_url: str | None, license_iri: str | None) -> None:
+          dumps_dir: Path | None, no_dump_generation: bool, public_url: str | None, license_iri: str | None,
+          cheap_workers: int, long_query_after: float, max_client_queries: int, max_response_bytes: int, header_timeout: float, proxy_headers: bool) -> None:
     """Serve the store as Linked Data: SPARQL endpoint, entity pages, VoID, query page.
 
     Read-only unless --allow-update; SERVICE and LOAD refused unless --allow-remote. Entity
@@ -390,7 +397,8 @@ def serve(store_dir: Path | None, sparql: str | None, graph: str | None, auth: s
         base_iri=base_iri, max_queue=max_queue, max_request_bytes=max_request_bytes,
         cors_origins=() if tuple(cors_origins) == ("none",) else tuple(cors_origins), access_log=access_log, worker_memory_mb=worker_memory,
         dumps_dir=dumps_dir, generate_dumps=not no_dump_generation, public_url=public_url, license_iri=license_iri,
-        sparql=sparql, graph=graph, auth=auth, token=token,
+        sparql=sparql, graph=graph, auth=auth, token=token, cheap_workers=cheap_workers, long_query_after=long_query_after,
+        max_client_queries=max_client_queries, max_response_bytes=max_response_bytes, header_timeout=header_timeout, proxy_headers=proxy_headers,
     )
     if workers:
         config.workers = workers

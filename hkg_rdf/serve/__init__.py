@@ -28,9 +28,13 @@ def serve(config: ServeConfig) -> None:
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
         logger.propagate = False
+    from .limits import protocol
+
     uvicorn.run(
         create_app(config), host=config.host, port=config.port, log_level="warning", access_log=False,
-        server_header=False, timeout_keep_alive=5, limit_concurrency=256, backlog=512,
+        server_header=False, timeout_keep_alive=5, limit_concurrency=256, backlog=512, http=protocol(config.header_timeout),
+        # X-Forwarded-For/-Proto only from a proxy on this machine, and only when told there is one
+        proxy_headers=config.proxy_headers, forwarded_allow_ips="127.0.0.1,::1",
         # a GET may carry a query as long as a POST body may be; the app answers 414 beyond that
         h11_max_incomplete_event_size=config.max_request_bytes + 65536,
     )

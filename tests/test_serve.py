@@ -97,12 +97,13 @@ def _extra_triples(base: str) -> str:
     )
 
 
-def start_server(directory: Path, *options: str) -> Server:
+def start_server(directory: Path, *options: str, more_triples=lambda base: "") -> Server:
+    """A server over the example release, _extra_triples and ``more_triples(base)`` (N-Triples)."""
     port = free_port()
     base = f"http://127.0.0.1:{port}/resource/"
     store = directory / "store"
     extra = directory / "extra.nt"
-    extra.write_text(_extra_triples(base), encoding="utf-8")
+    extra.write_text(_extra_triples(base) + more_triples(base), encoding="utf-8")
     must(invoke("load", EXAMPLES / RELEASE_NAME, "--store", store, "--base-iri", base))
     must(invoke("load", extra, "--store", store))
     access_log, stderr = directory / "access.log", directory / "stderr.log"

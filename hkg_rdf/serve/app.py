@@ -137,7 +137,7 @@ class Server:
                            "timeout": config.timeout + 5, "version": f"remote{time.time_ns()}"}
         sandbox = self.remote is None
         self.pool = Pool("query", self.store_dir, config.workers, config.max_queue, sandbox=sandbox and not config.allow_remote,
-                         memory_mb=config.worker_memory_mb, remote=self.remote, reserved=config.cheap_workers)
+                         memory_mb=config.worker_memory_mb, remote=self.remote, reserved=config.cheap_workers, spare=1)
         self.clients = ClientLimits(config.max_client_queries)
         self.background = Pool("background", self.store_dir, 1, 1000, sandbox=sandbox, memory_mb=0, nice=10, remote=self.remote)
         self.minter = IriMinter(config.base_iri or DEFAULT_BASE_IRI)

@@ -147,16 +147,16 @@ def check_operation(operation, allow_remote: bool, strict: bool = False, prefixe
     if allow_remote and not strict:
         return
     keywords = ("service",) if operation.kind == "query" else ("service", "load")
-    for reading in dict.fromkeys((operation.text, _expanded(operation.text))):
-        folded = reading.casefold()
-        mentioned = [k.upper() for k in keywords if k in folded]
-        if not mentioned and not strict:
-            continue
+    readings = list(dict.fromkeys((operation.text, _expanded(operation.text))))
+    mentioned = [k.upper() for k in keywords if any(k in reading.casefold() for reading in readings)]
+    if not mentioned and not strict:
+        return
+    for reading in readings:
         tree, error = _parse(reading, operation.kind)
         if tree is None:
             if mentioned and not allow_remote:
                 raise ProtocolError(403, _remote_message(mentioned[0]) + f" (the query mentions {mentioned[0]} and this endpoint's "
-                                   f"SPARQL 1.1 parser could not read it to show it has none: {error})")
+                                         f"SPARQL 1.1 parser could not read it to show it has none: {error})")
             raise ProtocolError(400, f"SPARQL syntax error (this endpoint's SPARQL 1.1 checker): {error}")
         nodes = list(_nodes(tree))
         for node in nodes:

@@ -355,7 +355,8 @@ def run_query(store: ox.Store, text: str, default_graphs: list[str], named_graph
         table, truncated = _bounded(rows, lambda row: sum(len(t.value) if hasattr(t, "value") else 0 for t in row) + 1, max_rows, max_bytes)
         return QueryResult("solutions", mt, truncated=truncated, rows=len(table), variables=variables, table=table)
     writer = SolutionWriter(variables, mt, endpoint)
-    lines, truncated = _bounded((writer.row(row) for row in rows), lambda line: len(line.encode()), max_rows, max_bytes)
+    frame = len(writer.document([], True))  # head and tail count too
+    lines, truncated = _bounded((writer.row(row) for row in rows), lambda line: len(line.encode()) + 1, max_rows, max_bytes - frame)
     return QueryResult("solutions", mt, writer.document(lines, truncated), truncated, len(lines))
 
 

@@ -220,13 +220,14 @@ class Pool:
     place is free (its worker is reniced so that cheap work keeps the CPU first), else it is
     stopped (:class:`Overloaded`). A freed worker goes to a waiting cheap job first. Each lane
     has a waiting line of at most ``max_queue`` jobs; past it, or after waiting too long, a job
-    is refused with :class:`Overloaded` (503).
+    is refused with :class:`Overloaded` (503). ``spare`` workers are kept started, so that a
+    killed worker is replaced at once (starting one takes a second or more of CPU).
     """
 
     def __init__(self, name: str, store_dir: Path, size: int, max_queue: int, sandbox: bool = True, memory_mb: int = 0, nice: int = 0,
-                 remote: dict | None = None, reserved: int = 0, heavy_nice: int = 10):
+                 remote: dict | None = None, reserved: int = 0, heavy_nice: int = 10, spare: int = 0):
         self.name, self.store_dir, self.size, self.max_queue = name, store_dir, max(1, size), max(0, max_queue)
-        self.reserved, self.heavy_nice = max(0, reserved), min(19, nice + heavy_nice)
+        self.reserved, self.heavy_nice, self.spare = max(0, reserved), min(19, nice + heavy_nice), max(0, spare)
         self.remote = remote
         self.sandbox, self.memory_mb, self.nice = sandbox, memory_mb, nice
         self.sandboxed = False
@@ -234,6 +235,7 @@ class Pool:
         total = self.size + self.reserved
         self._threads = ThreadPoolExecutor(max_workers=2 * total + 2, thread_name_prefix=f"hkg-{name}")
         self._idle: list[_Worker] = []
+        self._spares: list[_Worker] = []  # started and ready, to replace a killed worker at once
         self._waiting: dict[str, deque[asyncio.Future]] = {lane: deque() for lane in LANES}
         self._all: set[_Worker] = set()
         self.heavy = 0  # workers running a heavy job
@@ -250,9 +252,9 @@ class Pool:
         return len(self._all)
 
     async def start(self) -> None:
-        await asyncio.gather(*(self._spawn() for _ in range(self.size + self.reserved)))
+        await asyncio.gather(*(self._spawn() for _ in range(self.size + self.reserved)), *(self._spawn(spare=True) for _ in range(self.spare)))
 
-    async def _spawn(self) -> None:
+    async def _spawn(self, spare: bool = False) -> None:
         loop = asyncio.get_running_loop()
         while not self._closed:
             self._started += 1
@@ -267,16 +269,23 @@ class Pool:
             if self._closed:
                 await loop.run_in_executor(self._threads, worker.kill)
                 return
-            self._all.add(worker)
-            self._release(worker)
+            if spare:
+                self._spares.append(worker)
+            else:
+                self._all.add(worker)
+                self._release(worker)
             return
 
     def _replace(self, worker: _Worker) -> int | None:
-        """Kill a worker (it may be deep in a query) and start another in its place."""
+        """Kill a worker (it may be deep in a query); a spare takes its place, another is started."""
         self._all.discard(worker)
         exitcode = worker.kill()
         if not self._closed:
-            task = asyncio.get_running_loop().create_task(self._spawn())
+            if self._spares:
+                spare = self._spares.pop()
+                self._all.add(spare)
+                self._release(spare)
+            task = asyncio.get_running_loop().create_task(self._spawn(spare=self.spare > 0))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         return exitcode
@@ -391,6 +400,7 @@ class Pool:
         for task in list(self._tasks):
             task.cancel()
         loop = asyncio.get_running_loop()
-        await asyncio.gather(*(loop.run_in_executor(self._threads, w.kill) for w in list(self._all)), return_exceptions=True)
+        await asyncio.gather(*(loop.run_in_executor(self._threads, w.kill) for w in [*self._all, *self._spares]), return_exceptions=True)
         self._all.clear()
+        self._spares.clear()
         self._threads.shutdown(wait=False, cancel_futures=True)

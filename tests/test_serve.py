@@ -112,7 +112,11 @@ def start_server(directory: Path, *options: str, more_triples=lambda base: "") -
         [sys.executable, "-m", "hkg_rdf", "serve", "--store", str(store), "--port", str(port), "--access-log", str(access_log), *options],
         stdout=subprocess.DEVNULL, stderr=open(stderr, "wb"), cwd=REPO, env=env,
     )
-    server = Server(f"http://127.0.0.1:{port}", base, store, process, access_log, stderr)
+    return wait_until_serving(Server(f"http://127.0.0.1:{port}", base, store, process, access_log, stderr))
+
+
+def wait_until_serving(server: Server) -> Server:
+    """The server, once /health answers (RuntimeError with its standard error if it never does)."""
     deadline = time.monotonic() + 60
     while True:
         try:
@@ -120,9 +124,9 @@ def start_server(directory: Path, *options: str, more_triples=lambda base: "") -
                 return server
         except httpx.TransportError:
             pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"server did not start:\n{stderr.read_text()}")
+        if server.process.poll() is not None or time.monotonic() > deadline:
+            server.process.kill()
+            raise RuntimeError(f"server did not start:\n{server.stderr.read_text()}")
         time.sleep(0.1)
 
 

@@ -33,7 +33,7 @@ import pytest
 import rdflib
 from conftest import HKG, REPO, free_port, invoke, must
 from sparql_servers import oxigraph_binary, start_oxigraph
-from test_serve import CARTESIAN, WEIRD_ID, Server, start_server, stop_server
+from test_serve import CARTESIAN, WEIRD_ID, Server, start_server, stop_server, wait_until_serving
 from test_serve_units import Listener
 
 from hkg_rdf.iris import IriMinter
@@ -106,18 +106,7 @@ def front(tmp_path_factory, guarded, backend) -> Server:
          "--base-iri", guarded.base, "--timeout", str(TIMEOUT), "--access-log", str(access_log), "--proxy-headers"],
         stdout=subprocess.DEVNULL, stderr=open(stderr, "wb"), cwd=REPO,
     )
-    server = Server(url, guarded.base, guarded.store, process, access_log, stderr)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if server.get("/health").status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"serve --sparql did not start:\n{stderr.read_text()}")
-        time.sleep(0.1)
+    server = wait_until_serving(Server(url, guarded.base, guarded.store, process, access_log, stderr))
     yield server
     stop_server(server)
 

@@ -2,10 +2,12 @@
 
 pyoxigraph cannot interrupt a running query, so a query is run in a worker process (spawned,
 each with its own read-only handle on the store's live version, sandboxed by
-:mod:`hkg_rdf.serve.sandbox`) and a query that outlives its timeout is ended by killing that
-process; a fresh worker takes its place while the other workers keep serving. The pool bounds
-both the workers and the requests waiting for one: past ``max_queue`` waiting requests, or
-after waiting ``timeout`` seconds, a request is refused with :class:`Overloaded` (503).
+:mod:`hkg_rdf.serve.sandbox`) and a query that outlives its timeout, or whose client has gone,
+is ended by killing that process; a spare worker takes its place at once while the others keep
+serving. :class:`Pool` shares the workers between cheap jobs and long queries without letting
+the long ones take them all (lanes, promotion, waiting lines: see its docstring). In the worker
+a query is checked (:func:`hkg_rdf.serve.policy.check_operation`) before any store sees it,
+and jobs run on a thread with a large stack, since Oxigraph's parser recurses.
 
 A worker reopens the store when its ``current`` version changes (after a load or an update),
 so the server always answers from the live version.

@@ -155,6 +155,7 @@ def test_crawl_equals_the_constructors_release_record_by_record_and_loads_and_va
     readme = [e.method for e in log if e.path == "/acme/base-7b/resolve/main/README.md"]
     assert readme == ["HEAD", "GET"]
     assert [e.method for e in log if e.path == "/bob/merged/resolve/main/README.md"] == ["HEAD"]
+    assert not [e for e in log if e.path == "/alice/base-7b-lora/resolve/main/README.md"]  # no README.md in its file list
     assert not [e for e in log if re.fullmatch(r"/api/spaces/[^/?]+/[^/?]+", e.path)]
     assert not [e for e in log if e.path.startswith("/api/users/erin/")]
 
@@ -435,7 +436,8 @@ def test_previous_can_be_a_store_and_the_store_keeps_the_latest_snapshot(tmp_pat
         second = crawl(fast(tmp_path / "s2", hub, previous=store), store=store, base_iri=BASE)
         assert "/acme/base-7b/resolve/main/README.md" not in [e.path for e in hub.state.log]
     assert second.manifest["prov"]["wasRevisionOf"] == first.manifest["snapshot"]
-    unchanged = {m["id"] for m in fixture()["models"] if not m["private"]} - {"alice/base-7b-ft"}  # only its lastModified moved
+    with_readme = {m["id"] for m in fixture()["models"] if not m["private"] and {"rfilename": "README.md"} in m["siblings"]}
+    unchanged = with_readme - {"alice/base-7b-ft"}  # the one whose lastModified moved
     assert second.manifest["reused_from_previous"]["readme:model"] == len(unchanged)
     assert graph(second.release)[0]["model"] == EXPECTED_ENTITIES["model"] | {"carol/new-model"}
     snapshot = open_read_only(store)
@@ -443,3 +445,42 @@ def test_previous_can_be_a_store_and_the_store_keeps_the_latest_snapshot(tmp_pat
     assert graphs == {second.manifest["snapshot"]}  # the store holds the latest snapshot only
     ids = {q.object.value for q in snapshot.quads_for_pattern(None, ox.NamedNode("https://w3id.org/huggingkg/ontology#id"), None)}
     assert "carol/new-model" in ids and "carol/tiny" not in ids
+
+
+# ---------------------------------------------------------------- the fake Hub speaks what the client parses
+
+
+def test_the_fake_hub_answers_what_the_installed_client_parses_and_refuses_as_the_hub_does() -> None:
+    """The client's own methods against fakehub: what they accept, and where they break as on the real Hub."""
+    from huggingface_hub import HfApi, hf_hub_url
+    from huggingface_hub.errors import DisabledRepoError, GatedRepoError, RepositoryNotFoundError
+    from huggingface_hub.utils import get_session, hf_raise_for_status, parse_ratelimit_headers
+
+    from hkg_rdf.crawl.client import EXPAND
+
+    with FakeHub() as hub:
+        api = HfApi(endpoint=hub.url, token=False)
+        models = list(api.list_models(expand=list(EXPAND["model"])))
+        assert {m.id for m in models} == EXPECTED_ENTITIES["model"] and all(m.siblings for m in models)
+        assert {m.id for m in HfApi(endpoint=hub.url, token=TOKEN).list_models()} == EXPECTED_ENTITIES["model"] | {"alice/secret"}
+        assert all(d.siblings == [] for d in api.list_datasets(full=True))  # the Hub sends no file list for datasets
+        spaces = {s.id: s for s in api.list_spaces(expand=list(EXPAND["space"]))}
+        assert spaces["alice/demo"].models == ["acme/base-7b", "alice/base-7b-ft"] and spaces["alice/demo"].datasets == ["nlp-lab/reviews"]
+        listed = list(api.list_collections())  # the listing has no position: the client numbers it
+        assert [c.position for c in listed] == [0, 1] and all(len(c.items) <= 4 for c in listed)
+        assert len(api.get_collection(FAVS).items) == 5
+        paper = api.paper_info("2401.00001")
+        assert [a.name for a in paper.authors][:2] == ["Frank Fox", "Alice Anders"] and paper.authors[0].user.username == "frank"
+        assert api.get_user_overview("gus").fullname == "" and api.get_organization_overview("acme").fullname == "ACME Corp"
+        assert [u.username for u in api.list_organization_members("nlp-lab")] == ["dave", "frank", "erin"]
+        with pytest.raises(KeyError):  # a liker without "fullname", as the Hub sends some: why the crawl pages likers itself
+            list(api.list_repo_likers("nlp-lab/leaderboard", repo_type="space"))
+        refusals = {"bob/deleted": RepositoryNotFoundError, "acme/gated": GatedRepoError, "alice/secret": RepositoryNotFoundError}
+        for repo_id, error in refusals.items():
+            with pytest.raises(error) as raised:
+                hf_raise_for_status(get_session().head(hf_hub_url(repo_id, "README.md", endpoint=hub.url)))
+            assert raised.value.response.status_code == 401
+        with pytest.raises(DisabledRepoError):
+            hf_raise_for_status(get_session().get(f"{hub.url}/api/datasets/carol/disabled/likers"))
+        info = parse_ratelimit_headers(get_session().get(f"{hub.url}/api/tasks").headers)
+        assert info is not None and info.remaining > 0 and info.limit == hub.state.quota

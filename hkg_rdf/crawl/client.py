@@ -70,9 +70,11 @@ LIBRARY = "hkg-rdf"
 PAGE_SIZE = {"model": 1000, "dataset": 1000, "space": 1000, "collection": 100}
 #: What each listing asks the Hub for (``expand``, hf_api.py ``Expand*Property_T``): the keys the
 #: release needs and nothing more. Spaces get their ``models`` and ``datasets`` here, which saves
-#: one ``/api/spaces/{id}`` request per space; ``private`` lets the crawl leave private repos out.
+#: one ``/api/spaces/{id}`` request per space; a model's file list spares the README requests of
+#: models without one (dataset listings send an empty file list: every dataset README is asked
+#: for); ``private`` lets the crawl leave private repos out.
 EXPAND = {
-    "model": ("author", "createdAt", "lastModified", "downloads", "likes", "pipeline_tag", "tags", "private"),
+    "model": ("author", "createdAt", "lastModified", "downloads", "likes", "pipeline_tag", "tags", "private", "siblings"),
     "dataset": ("author", "createdAt", "lastModified", "downloads", "likes", "tags", "private"),
     "space": ("author", "createdAt", "lastModified", "likes", "tags", "models", "datasets", "private"),
 }
@@ -286,7 +288,7 @@ class Hub:
         def fetch() -> tuple[list, str | None]:
             items, following = self._get_json(url)
             if kind == "collection":
-                return [Collection(position=offset + n, **{**item, "endpoint": self.endpoint}) for n, item in enumerate(items)], following
+                return [Collection(**{**item, "position": offset + n, "endpoint": self.endpoint}) for n, item in enumerate(items)], following
             return [_ITEM_CLASSES[kind](**{**item, "siblings": item.get("siblings")}) for item in items], following
 
         result = self.call(f"GET {url}", fetch)

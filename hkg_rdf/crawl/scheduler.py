@@ -176,8 +176,10 @@ class Crawler:
             found = rules.dataset(item, self.tables["dataset"])
         else:
             found = rules.space(item)
-        if kind != "space":
-            found.tasks.append((f"readme:{kind}", item.id))
+        if kind == "model" and item.siblings is not None and not any(s.rfilename == "README.md" for s in item.siblings):
+            found.texts.append((kind, item.id, None))  # its file list has no README: the HEAD would be a 404
+        elif kind != "space":
+            found.tasks.append((f"readme:{kind}", item.id))  # datasets: their listing sends no file list
         found.tasks.append((f"likers:{kind}", item.id))  # a like count of 0 is no proof of no likers
         return hub_time(item.last_modified), found
 

@@ -467,7 +467,7 @@ class _Handler(BaseHTTPRequestHandler):
         if sort in ("createdAt", "lastModified", "lastUpdated"):
             key = "lastUpdated" if "lastUpdated" in (items[0] if items else {}) and sort == "lastModified" else sort
             items = sorted(items, key=lambda item: (item.get(key) or "", item.get("id") or item.get("slug")),
-                           reverse=query.get("direction", ["-1"]) == ["-1"])
+                           reverse=True)  # newest first: the Hub's only order (the client sends no direction)
         size = min(int(query.get("limit", [state.page_size])[0]), state.page_size)
         offset = int(base64.urlsafe_b64decode(query["cursor"][0]).decode()) if "cursor" in query else 0
         headers = {}

@@ -279,7 +279,7 @@ class Hub:
         """URL and query of a listing's first page, as ``list_*(expand=..., sort=...)`` sends them."""
         params: list[tuple[str, Any]] = [("limit", page_size or PAGE_SIZE[kind])]
         params += [("expand", key) for key in EXPAND.get(kind, ())]
-        params += [("sort", "lastModified" if newest_modified else SORT[kind]), ("direction", -1)]
+        params.append(("sort", "lastModified" if newest_modified else SORT[kind]))  # the Hub sorts newest first; the client sends no direction
         return f"{self.endpoint}/api/{_LIST_PATHS[kind]}", params
 
     def page(self, kind: str, url: str, offset: int = 0) -> tuple[list, str | None]:

@@ -484,3 +484,20 @@ def test_the_fake_hub_answers_what_the_installed_client_parses_and_refuses_as_th
             hf_raise_for_status(get_session().get(f"{hub.url}/api/datasets/carol/disabled/likers"))
         info = parse_ratelimit_headers(get_session().get(f"{hub.url}/api/tasks").headers)
         assert info is not None and info.remaining > 0 and info.limit == hub.state.quota
+
+
+def test_the_clients_own_retries_are_counted() -> None:
+    """A retry the client makes inside one call (http_backoff) is seen by the wrapper's hooks and counted."""
+    from huggingface_hub.utils import http_backoff
+
+    from hkg_rdf.crawl.client import Hub
+
+    with FakeHub() as fake:
+        fake.state.faults = [Fault(r"^/api/tasks$", "503")]
+        hub = Hub(fake.url)
+        try:
+            response = hub.call("tasks", lambda: http_backoff("GET", f"{fake.url}/api/tasks", base_wait_time=0.01))
+        finally:
+            hub.close()
+    assert response.status_code == 200
+    assert hub.stats.client_retries == 1 and not hub.stats.retries and hub.stats.requests == 2

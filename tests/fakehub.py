@@ -409,7 +409,8 @@ class _Handler(BaseHTTPRequestHandler):
             return 200, data["dataset_tags"], {}
         for kind in ("models", "datasets", "spaces"):
             if path == f"/api/{kind}":  # list_models/list_datasets/list_spaces: paginate() over Link rel="next"
-                items = [_listed(item, query) for item in data[kind] if self._visible(item)]
+                odd = data.get("odd_listing", {})  # keys a test adds to a listed item only (not to its detail)
+                items = [{**_listed(item, query), **odd.get(item["id"], {})} for item in data[kind] if self._visible(item)]
                 return self._page(items, query)
         if path == "/api/collections":  # list_collections: Collection(position=n, **item), the listing has no position
             items = [_collection(c, brief=True) for c in data["collections"]]
@@ -420,9 +421,10 @@ class _Handler(BaseHTTPRequestHandler):
             if refused:
                 return refused
             return self._page([_user(n, data["users"][n]) for n in data["likers"].get((m[1][:-1], m[2]), [])], query)
-        m = re.fullmatch(r"/api/spaces/([^/]+/[^/]+)", path)
-        if m:  # space_info: SpaceInfo(**r.json())
-            return self._refused("space", m[1]) or (200, next(s for s in data["spaces"] if s["id"] == m[1]), {})
+        m = re.fullmatch(r"/api/(models|datasets|spaces)/([^/]+/[^/]+)", path)
+        if m:  # model_info/dataset_info/space_info: ModelInfo(**r.json()) etc., ``expand`` as in listings
+            item = next((i for i in data[m[1]] if i["id"] == m[2]), None)
+            return self._refused(m[1][:-1], m[2]) or (200, _listed(item, {**query, "full": ["true"]} if "expand" not in query else query), {})
         m = re.fullmatch(r"/api/collections/(.+)", path)
         if m:  # get_collection: Collection(**r.json()) pops position, private, theme, lastUpdated, upvotes, items
             found = next((c for c in data["collections"] if c["slug"] == m[1]), None)

@@ -501,3 +501,20 @@ def test_the_clients_own_retries_are_counted() -> None:
             hub.close()
     assert response.status_code == 200
     assert hub.stats.client_retries == 1 and not hub.stats.retries and hub.stats.requests == 2
+
+
+def test_a_listed_item_the_client_cannot_read_fails_alone_and_the_next_run_asks_for_it(tmp_path: Path) -> None:
+    data = fixture()
+    data["odd_listing"] = {"acme/corpus": {"cardData": "not an object"}, "bob/merged": {"inferenceProviderMapping": "odd"}}
+    with FakeHub(data) as hub:
+        first = crawl(fast(tmp_path / "crawl", hub))
+        errors = first.manifest["errors"]
+        assert errors["count"] == 1 and errors["first"][0]["task"] == "item:model" and errors["first"][0]["key"] == "bob/merged"
+        assert "inferenceProviderMapping" in errors["first"][0]["traceback"] and not first.manifest["complete"]
+        assert graph(first.release)[0]["model"] == EXPECTED_ENTITIES["model"] - {"bob/merged"}
+        second = crawl(fast(tmp_path / "crawl", hub))
+        assert [e.path for e in hub.state.log if e.path.startswith("/api/models/bob/merged?")]  # asked for alone, with expand
+    assert second.manifest["errors"]["count"] == 0 and second.manifest["complete"]
+    for name, records in REFERENCE_RECORDS.items():
+        assert json.loads((second.release / f"{name}.json").read_text(encoding="utf-8")) == records, name
+    assert graph(second.release)[1] == EXPECTED_EDGES

@@ -125,6 +125,15 @@ class TooLarge(Exception):
 
 
 @dataclass
+class Unreadable:
+    """A listed item the client could not build (its key, and why)."""
+
+    kind: str
+    key: str
+    error: Exception
+
+
+@dataclass
 class Stats:
     """What the crawl asked of the Hub, counted from the client's own request/response hooks."""
 
@@ -283,18 +292,34 @@ class Hub:
         return f"{self.endpoint}/api/{_LIST_PATHS[kind]}", params
 
     def page(self, kind: str, url: str, offset: int = 0) -> tuple[list, str | None]:
-        """One listing page as client objects, built as the client's ``list_*`` builds them, and the next URL."""
+        """One listing page as client objects, built as the client's ``list_*`` builds them, and the next URL.
+
+        An item the client cannot build is handed back as :class:`Unreadable`: one odd record
+        fails alone, not its page.
+        """
+
+        def build(n: int, item: dict):
+            try:
+                if kind == "collection":
+                    return Collection(**{**item, "position": offset + n, "endpoint": self.endpoint})
+                return _ITEM_CLASSES[kind](**{**item, "siblings": item.get("siblings")})
+            except Exception as error:
+                key = item.get("slug" if kind == "collection" else "id") if isinstance(item, dict) else None
+                return Unreadable(kind, key if isinstance(key, str) else f"{url}#{offset + n}", error)
 
         def fetch() -> tuple[list, str | None]:
             items, following = self._get_json(url)
-            if kind == "collection":
-                return [Collection(**{**item, "position": offset + n, "endpoint": self.endpoint}) for n, item in enumerate(items)], following
-            return [_ITEM_CLASSES[kind](**{**item, "siblings": item.get("siblings")}) for item in items], following
+            return [build(n, item) for n, item in enumerate(items)], following
 
         result = self.call(f"GET {url}", fetch)
         if result is None:
             raise HubError(f"GET {url}: HTTP 404")
         return result
+
+    def repo(self, kind: str, repo_id: str):
+        """One repo as its listing would give it (``model_info`` etc. with the same ``expand``); None if 404."""
+        method = getattr(self.api, f"{kind}_info")
+        return self.call(f"{kind} {repo_id}", method, repo_id, expand=list(EXPAND[kind]))
 
     def names(self, label: str, path: str) -> list[str] | None:
         """The ``user`` of every entry of a paged list of users (likers, followers, members); None if 404."""

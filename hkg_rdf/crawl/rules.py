@@ -169,6 +169,7 @@ class Found:
     skipped: list[tuple[str, object]] = field(default_factory=list)  # (reason, example)
     texts: list[tuple[str, str, str | None]] = field(default_factory=list)  # (segment, id, README or None)
     tasks: list[tuple[str, str]] = field(default_factory=list)  # (task kind, key) to run next
+    failed: list[tuple[str, str, str]] = field(default_factory=list)  # (task kind, key, traceback): retried by the next run
 
 
 def tag_table(listing: dict) -> dict[str, tuple[str, str]]:

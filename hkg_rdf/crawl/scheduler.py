@@ -33,7 +33,7 @@ from tqdm import tqdm
 
 from . import rules
 from .checkpoint import DONE, FAILED, GONE, PENDING, Checkpoint
-from .client import Gone, Hub, TooLarge
+from .client import Gone, Hub, TooLarge, Unreadable
 from .rules import Found, hub_time
 
 LISTINGS = ("model", "dataset", "space", "collection")
@@ -82,6 +82,8 @@ class Crawler:
             return segment in w
         if base in ("likers", "user"):
             return "user" in w
+        if base == "item":
+            return segment in w
         if base == "owner":
             return bool({"user", "org"} & w)
         if base in ("followers", "members"):
@@ -109,6 +111,11 @@ class Crawler:
             return rules.follows(("user", "follow", segment), hub.followers(segment, key) or [], key)
         if base == "members":
             return rules.follows(("user", "affiliatedWith", "org"), hub.members(key) or [], key)
+        if base == "item":  # a listed item that could not be read: asked for alone
+            if segment not in REPO_TYPES:
+                raise ValueError(f"a {segment} listing entry without its key ({key}) cannot be asked for alone")
+            info = hub.repo(segment, key)
+            return self._listed(segment, info)[1] if info is not None else Found(skipped=[(f"listed {segment} gone since (404)", key)])
         if base in ("owner", "user"):
             overview = hub.user(key)
             if overview is not None:
@@ -159,6 +166,10 @@ class Crawler:
         for kind, key in found.tasks:
             self._enqueue(db, kind, key)
         db.executemany("INSERT OR IGNORE INTO notes VALUES(?,?)", [(r, json.dumps(e, ensure_ascii=False)) for r, e in found.skipped])
+        for kind, key, trace in found.failed:
+            if db.execute("INSERT INTO tasks VALUES(?,?,?,?) ON CONFLICT(kind, key) DO UPDATE SET state=excluded.state, error=excluded.error",
+                          (kind, key, FAILED, trace)).rowcount:
+                self.totals[kind] += 1
 
     # -------------------------------------------------- listings
 
@@ -185,7 +196,20 @@ class Crawler:
 
     def _fetch_page(self, kind: str, url: str, offset: int) -> tuple[list[tuple[str | None, Found]], str | None]:
         items, following = self.hub.page(kind, url, offset)
-        return [self._listed(kind, item) for item in items], following
+        return [self._listed_alone(kind, item) for item in items], following
+
+    def _listed_alone(self, kind: str, item) -> tuple[str | None, Found]:
+        """:meth:`_listed`, where an item that cannot be read or derived fails alone (a task the next run retries)."""
+        error = item.error if isinstance(item, Unreadable) else None
+        if error is None:
+            try:
+                return self._listed(kind, item)
+            except Exception as failure:
+                error = failure
+        key = item.key if isinstance(item, Unreadable) else (item.slug if kind == "collection" else item.id)
+        if kind == "collection" and "#" not in key:  # its slug is all the listing gives: the details come from get_collection
+            return None, Found(tasks=[("collection", key)])
+        return None, Found(failed=[(f"item:{kind}", key, _traceback(error))])
 
     def _apply_page(self, kind: str, url: str, answer) -> None:
         items, following = answer
@@ -197,7 +221,7 @@ class Crawler:
                 if self.o.limit is not None and taken + used >= self.o.limit:
                     done = True
                     break
-                if self.since and not self.baseline and (modified is None or modified < self.since):
+                if self.since and not self.baseline and not found.failed and (modified is None or modified < self.since):
                     done = True
                     break
                 self._apply(db, found)

@@ -20,7 +20,8 @@ Every call goes through :meth:`Hub.call`, which
 
 Client methods are used where they accept what the Hub sends: ``get_model_tags``,
 ``get_dataset_tags``, ``get_collection``, ``paper_info``, ``get_user_overview``,
-``get_organization_overview``; listed items become ``ModelInfo``, ``DatasetInfo``, ``SpaceInfo``
+``get_organization_overview``, ``model_info``/``dataset_info``/``space_info`` (with the listing's
+``expand``, for an item a listing page gave in a shape the client could not build); listed items become ``ModelInfo``, ``DatasetInfo``, ``SpaceInfo``
 and ``Collection`` exactly as ``list_models``/``list_datasets``/``list_spaces``/``list_collections``
 build them (hf_api.py: ``siblings`` set to None when absent; ``Collection(position=n, **item)``,
 because the listing has no ``position`` and the client numbers the items itself). Plain HTTP on

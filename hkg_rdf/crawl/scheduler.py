@@ -10,8 +10,10 @@ overview, followers and members. Workers run the requests; the main thread alone
 checkpoint, one transaction per page or task.
 
 **Failure isolation**: any exception while a task is fetched or applied fails that task alone
-(state FAILED, with its traceback in the manifest; the next run retries it); a listing whose
-page fails stops that listing for this run, the others go on. A repository the Hub will not show
+(state FAILED, with its traceback in the manifest; the next run retries it); a listed item the
+client cannot build, or the rules cannot derive, fails alone as a task ``item:<type>`` (the next
+run asks for that repo alone); a listing whose page fails stops that listing for this run, the
+others go on. A repository the Hub will not show
 (401/403/404 from the client's ``RepositoryNotFoundError``, ``GatedRepoError``,
 ``DisabledRepoError``) is *gone*: counted, never retried, and a crawl whose only failures are
 gone repositories completes.

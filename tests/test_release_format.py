@@ -178,3 +178,16 @@ def test_dates_as_pythons_str_of_a_datetime_are_read_as_iso_8601(release_copy: P
     result = must(invoke("convert", release_copy, "-o", tmp_path / "out.nt"))
     assert "space for the 'T'" in result.stderr
     assert '"2022-03-02T23:29:04Z"^^<http://www.w3.org/2001/XMLSchema#dateTime>' in (tmp_path / "out.nt").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("prop", ["licenseLabel", "sizeCategory"])
+def test_the_shapes_allow_one_license_and_size_per_dataset(example_release: Path, tmp_path: Path, prop: str):
+    from hkg_rdf.validate import validate_files
+
+    must(invoke("convert", example_release, "-o", tmp_path / "example.nt"))
+    dataset = "<https://w3id.org/huggingkg/resource/dataset/HuggingFaceFW/fineweb>"
+    extra = f'{dataset} <https://w3id.org/huggingkg/ontology#{prop}> "second" .\n'
+    (tmp_path / "two.nt").write_text((tmp_path / "example.nt").read_text(encoding="utf-8") + extra, encoding="utf-8")
+    assert validate_files([tmp_path / "example.nt"]).conforms
+    result = validate_files([tmp_path / "two.nt"])
+    assert not result.conforms and f"hkg:{prop}" in result.summary()

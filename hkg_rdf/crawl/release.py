@@ -223,8 +223,9 @@ def summary(result) -> str:
         lines.append(f"  skipped {number:,}: {reason}  e.g. {m['examples'].get(reason, [])[:2]}")
     for reason, number in sorted(m["kept"].items()):
         lines.append(f"  kept {number:,}: {reason}")
-    if m["gone"]["count"]:
-        lines.append(f"  gone (deleted, private or gated): {m['gone']['tasks']}")
+    gone = m.get("gone") or {}  # a manifest of an older crawl has none
+    if gone.get("count"):
+        lines.append(f"  gone (deleted, private or gated): {gone['tasks']}")
     if m["errors"]["count"]:
         lines.append(f"  {m['errors']['count']} task(s) failed after retries (rerun to retry): {m['errors']['first'][:3]}")
     return "\n".join(lines)

@@ -518,3 +518,16 @@ def test_a_listed_item_the_client_cannot_read_fails_alone_and_the_next_run_asks_
     for name, records in REFERENCE_RECORDS.items():
         assert json.loads((second.release / f"{name}.json").read_text(encoding="utf-8")) == records, name
     assert graph(second.release)[1] == EXPECTED_EDGES
+
+
+def test_expand_people_makes_followers_and_members_users_one_hop(tmp_path: Path) -> None:
+    out = tmp_path / "crawl"
+    with FakeHub() as hub:
+        runner = invoke("crawl", "--out", out, "--endpoint", hub.url, "--expand-people", "--backoff", "0.02")
+        assert runner.exit_code == 0, runner.output
+        assert not [e for e in hub.state.log if e.path.startswith("/api/users/erin/followers")]  # one hop
+    entities, edges, records = graph(release_of(out))
+    assert entities["user"] == EXPECTED_ENTITIES["user"] | {"erin"} and records[("user", "erin")]["fullname"] == "Erin Evans"
+    assert ("erin", "alice") in edges["user_follow_user"] and ("erin", "acme") in edges["user_follow_org"]
+    assert ("erin", "nlp-lab") in edges["user_affiliatedWith_org"]
+    assert edges["user_like_model"] == EXPECTED_EDGES["user_like_model"]

@@ -165,6 +165,7 @@ class Found:
     authors: list[tuple[str, str, str]] = field(default_factory=list)  # (repo segment, repo id, author name)
     papers: list[str] = field(default_factory=list)  # arXiv ids to fetch
     users: list[str] = field(default_factory=list)  # names that are users: fetch their overview
+    people: list[str] = field(default_factory=list)  # followers and members made users (--expand-people): overview only
     orgs: list[str] = field(default_factory=list)  # names that are organizations
     skipped: list[tuple[str, object]] = field(default_factory=list)  # (reason, example)
     texts: list[tuple[str, str, str | None]] = field(default_factory=list)  # (segment, id, README or None)
@@ -330,9 +331,13 @@ def likers(segment: str, repo_id: str, names: list[str]) -> Found:
     return Found(edges=[(relation, name, repo_id) for name in names], users=list(names))
 
 
-def follows(relation: tuple[str, str, str], names: list[str], target: str) -> Found:
-    """Followers of a user or an organization, members of an organization: edges only, nobody made a user."""
-    return Found(edges=[(bindings().rel(*relation), name, target) for name in names])
+def follows(relation: tuple[str, str, str], names: list[str], target: str, people: bool = False) -> Found:
+    """Followers of a user or an organization, members of an organization: edges only, nobody made a user.
+
+    ``people`` (``--expand-people``, wider than HuggingKG): they become users too, one hop (their
+    own followers are not asked for).
+    """
+    return Found(edges=[(bindings().rel(*relation), name, target) for name in names], people=list(names) if people else [])
 
 
 def account(kind: str, name: str, overview) -> Found:

@@ -54,13 +54,14 @@ class Options:
     restart: bool = False
     include_private: bool = False  # a token lists its owner's private repos: left out unless asked for
     token: str | bool | None = None  # None: the client's (HF_TOKEN or the saved login)
+    expand_people: bool = False  # followers and members made users too (wider than HuggingKG)
 
     def params(self) -> dict:
         """What must match for a rerun to continue this crawl."""
         return {
             "types": sorted(self.types), "limit": self.limit, "since": hub_time(self.since),
             "previous": str(self.previous.resolve()) if self.previous else None, "page_size": self.page_size,
-            "include_private": self.include_private,
+            "include_private": self.include_private, "expand_people": self.expand_people,
         }
 
 

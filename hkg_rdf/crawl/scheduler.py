@@ -40,7 +40,7 @@ from .rules import Found, hub_time
 
 LISTINGS = ("model", "dataset", "space", "collection")
 REPO_TYPES = ("model", "dataset", "space")
-_ACCOUNT_TASKS = ("owner", "user", "org")
+_ACCOUNT_TASKS = ("owner", "user", "org", "person")
 _TRACEBACK_CHARS = 4000
 
 
@@ -82,7 +82,7 @@ class Crawler:
         base, _, segment = kind.partition(":")
         if base == "readme":
             return segment in w
-        if base in ("likers", "user"):
+        if base in ("likers", "user", "person"):
             return "user" in w
         if base == "item":
             return segment in w
@@ -110,14 +110,17 @@ class Crawler:
         if base == "likers":
             return rules.likers(segment, key, hub.likers(segment, key) or [])
         if base == "followers":
-            return rules.follows(("user", "follow", segment), hub.followers(segment, key) or [], key)
+            return rules.follows(("user", "follow", segment), hub.followers(segment, key) or [], key, self.o.expand_people)
         if base == "members":
-            return rules.follows(("user", "affiliatedWith", "org"), hub.members(key) or [], key)
+            return rules.follows(("user", "affiliatedWith", "org"), hub.members(key) or [], key, self.o.expand_people)
         if base == "item":  # a listed item that could not be read: asked for alone
             if segment not in REPO_TYPES:
                 raise ValueError(f"a {segment} listing entry without its key ({key}) cannot be asked for alone")
             info = hub.repo(segment, key)
             return self._listed(segment, info)[1] if info is not None else Found(skipped=[(f"listed {segment} gone since (404)", key)])
+        if base == "person":  # --expand-people: a follower or member as a user, without its own followers
+            overview = hub.user(key)
+            return rules.account("user", key, overview) if overview is not None else Found(skipped=[("user overview not found (404): no user record", key)])
         if base in ("owner", "user"):
             overview = hub.user(key)
             if overview is not None:
@@ -144,7 +147,10 @@ class Crawler:
             return
         if kind in _ACCOUNT_TASKS:  # one overview per name: an author's classification also gives its record
             marks = ",".join("?" * len(_ACCOUNT_TASKS))
-            if db.execute(f"SELECT 1 FROM tasks WHERE key=? AND kind IN ({marks}) LIMIT 1", (key, *_ACCOUNT_TASKS)).fetchone():
+            known = db.execute(f"SELECT kind FROM tasks WHERE key=? AND kind IN ({marks}) LIMIT 1", (key, *_ACCOUNT_TASKS)).fetchone()
+            if known == ("person",) and kind in ("user", "owner"):  # a follower who is a user by HuggingKG's rules: its followers too
+                self._enqueue(db, "followers:user", key)
+            if known is not None:
                 return
         if db.execute("INSERT OR IGNORE INTO tasks(kind, key) VALUES(?,?)", (kind, key)).rowcount:
             self.totals[kind] += 1
@@ -163,6 +169,8 @@ class Crawler:
             self._enqueue(db, "user", name)
         for name in found.orgs:
             self._enqueue(db, "org", name)
+        for name in found.people:
+            self._enqueue(db, "person", name)
         for segment, entity_id, readme in found.texts:
             db.execute("INSERT OR REPLACE INTO texts VALUES(?,?,?)", (segment, entity_id, readme))
         for kind, key in found.tasks:

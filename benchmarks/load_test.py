@@ -214,7 +214,8 @@ def main() -> int:
         command = [sys.executable, "-m", "hkg_rdf", "serve", "--store", str(store), "--port", str(port), "--access-log", os.devnull, "--no-dump-generation"]
         if args.workers:
             command += ["--workers", str(args.workers)]
-        server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=REPO)
+        log = Path(tmp) / "server.log"  # a file, not a pipe: a full pipe nobody reads would stall the server's logging
+        server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=open(log, "wb"), cwd=REPO)
         try:
             deadline = time.monotonic() + 60
             while True:
@@ -224,7 +225,7 @@ def main() -> int:
                 except httpx.TransportError:
                     pass
                 if server.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"the server did not start: {server.stderr.read().decode() if server.poll() is not None else 'timeout'}")
+                    raise SystemExit(f"the server did not start: {log.read_text() if server.poll() is not None else 'timeout'}")
                 time.sleep(0.1)
             results = run_all(url, base, args.requests, args.concurrency, args.duration)
             flood = None if args.no_flood else run_flood(url, scenarios(url, base, entities(url, base)), duration=args.flood_seconds)

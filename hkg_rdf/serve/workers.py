@@ -283,11 +283,12 @@ class Pool:
         self._all.discard(worker)
         exitcode = worker.kill()
         if not self._closed:
-            if self._spares:
+            had_spare = bool(self._spares)
+            if had_spare:  # in its place at once; a new spare is started
                 spare = self._spares.pop()
                 self._all.add(spare)
                 self._release(spare)
-            task = asyncio.get_running_loop().create_task(self._spawn(spare=self.spare > 0))
+            task = asyncio.get_running_loop().create_task(self._spawn(spare=had_spare))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         return exitcode

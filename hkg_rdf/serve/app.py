@@ -539,7 +539,7 @@ def create_app(config: ServeConfig) -> Starlette:
             etag = server.etag(request, "page")
             if (cached := server.not_modified(request, etag, vary=None)) is not None:
                 return cached
-            facts = await server.job("describe", iri=iri, base_iri=server.minter.base)
+            facts = await server.job("describe", iri=iri, base_iri=server.minter.base, **pages.paging(request.query_params))
             if not facts["exists"]:
                 raise HttpError(404, f"the graph says nothing about {iri}")
             data = pages.data_path_of(segment, entity_id)

@@ -79,6 +79,7 @@ def picture(center: dict, lineage: dict, direct: dict[str, int], properties: dic
     """
     result = Picture()
     root = _box(center, 0, 0, None, "node current")
+    root.href = None  # the page itself
     result.boxes.append(root)
     for sign, side in ((-1, "up"), (1, "down")):
         placed: dict[str, Box] = {center.get("iri", ""): root}

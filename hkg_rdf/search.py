@@ -100,7 +100,7 @@ def build_index(store: ox.Store, version_dir: Path) -> dict:
     """Write ``version_dir/search.sqlite`` from the store; returns counts and seconds taken."""
     started = time.monotonic()
     target = index_path(version_dir)
-    partial = target.with_name(target.name + ".partial")
+    partial = target.with_name(f"{target.name}.{os.getpid()}.partial")  # two builders never share one
     partial.unlink(missing_ok=True)
     with tempfile.TemporaryDirectory(prefix="hkg-search-", dir=version_dir) as scratch:
         db = sqlite3.connect(partial, isolation_level=None)

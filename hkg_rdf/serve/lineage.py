@@ -13,9 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-NODE_W, NODE_H, COLUMN_GAP, ROW_GAP, MARGIN, LEGEND_H = 250, 42, 70, 12, 10, 30
+NODE_W, NODE_H, COLUMN_GAP, ROW_GAP, MARGIN, LEGEND_H = 260, 42, 70, 12, 10, 30
 #: kind -> (colour, SVG dash pattern); the legend shows them in this order
 KINDS = {"finetune": ("#0b57d0", ""), "adapter": ("#1a7f37", "7 4"), "merge": ("#8250df", "2 4"), "quantized": ("#bc4c00", "10 4 2 4")}
+
+
+#: labels longer than this are drawn condensed to fit the box (SVG textLength)
+FITS = 30
 
 
 @dataclass
@@ -30,6 +34,10 @@ class Box:
     css: str = "node"
     x: float = 0
     y: float = 0
+
+    @property
+    def condensed(self) -> bool:
+        return len(self.label) > FITS
 
 
 @dataclass
@@ -50,7 +58,7 @@ class Picture:
 def _box(view: dict, column: int, row: int, kind: str | None, css: str = "node") -> Box:
     name = view.get("id") or view.get("label") or view.get("iri", "")
     owner, _, short = name.rpartition("/")
-    return Box(column, row, _cut(short, 27), _cut(owner, 34), name, view.get("href") if view.get("kind") == "entity" else None, kind, css)
+    return Box(column, row, _cut(short, 36), _cut(owner, 40), name, view.get("href") if view.get("kind") == "entity" else None, kind, css)
 
 
 def _cut(text: str, limit: int) -> str:

@@ -2,8 +2,8 @@
 
 Answered from the live store version's own index (:mod:`hkg_rdf.search`), opened per request
 read-only, so a load that swaps versions is seen by the next request and never mixes versions.
-A store from before the index existed gets one built in the background at startup (503 with
-Retry-After until then). Each query runs in a thread, at most a few at a time, and is
+A live version without an index (a store from before indexes, or a version written without
+one) gets one built in the background (503 with Retry-After until then). Each query runs in a thread, at most a few at a time, and is
 interrupted past its time limit.
 """
 
@@ -39,22 +39,27 @@ class Finder:
         self.slots = asyncio.Semaphore(4)
 
     def start(self) -> None:
-        """Build the live version's index in the background if it has none."""
-        if self.store_dir is None or search.index_path(live_path(self.store_dir)).is_file():
+        """Build the live version's index in the background if it has none (a store written
+        before there were indexes, or a version made by a SPARQL update that left it out)."""
+        if self.store_dir is None or (self.building is not None and not self.building.done()):
+            return
+        version = live_path(self.store_dir)
+        if search.index_path(version).is_file():
             return
 
         async def build() -> None:
             try:
                 await asyncio.to_thread(search.ensure_index, self.store_dir)
-                log.info("search index built for %s", live_path(self.store_dir).name)
+                log.info("search index built for %s", version.name)
             except Exception as error:  # logged; /search says it has no index
-                log.error("search index could not be built: %s", error)
+                log.error("search index of %s could not be built: %s", version.name, error)
 
         self.building = asyncio.get_running_loop().create_task(build())
 
     async def find(self, query: str, types: tuple[str, ...], offset: int) -> search.Results:
         if self.store_dir is None:
             raise FinderError(501, "search needs the store itself (serve --store); this server fronts a remote SPARQL endpoint")
+        self.start()
         if self.building is not None and not self.building.done():
             raise FinderError(503, "the search index of this store version is being built; retry in a while", {"Retry-After": "30"})
         async with self.slots:

@@ -41,6 +41,9 @@ LABELS = ("name", "title", "fullName", "label")
 LIKES = ("likeCount", "upvoteCount")
 DOWNLOADS = "downloadCount"
 FOLLOWS = "follows"
+#: Shortest query for the prefix tier, which ranks the first PREFIX_SCAN ids or names in
+#: alphabetical order by popularity (a shorter prefix matches too many for that to mean much)
+PREFIX_MIN, PREFIX_SCAN = 3, 5000
 #: Matches counted at most, so a query matching half the graph answers as fast as any.
 COUNT_CAP = 1000
 SEPARATOR = "\x1f"  # between an entity's labels in the scratch table
@@ -238,9 +241,10 @@ def search(db: sqlite3.Connection, query: str, types: Iterable[str] = (), limit:
     if query:
         exact = "SELECT rowid FROM entity WHERE (key = ?1 COLLATE NOCASE OR label = ?1 COLLATE NOCASE)"
         ranked += _rowids(db, f"{exact}{type_sql} ORDER BY rowid LIMIT {wanted}", (query, *types))
+    if len(query) >= PREFIX_MIN:  # shorter: the words tier ranks the whole match by popularity
         upper = query + "\U0010ffff"
-        prefix = ("SELECT rowid FROM (SELECT * FROM (SELECT rowid, type FROM entity WHERE key >= ?1 COLLATE NOCASE AND key < ?2 COLLATE NOCASE LIMIT 5000)"
-                  " UNION SELECT * FROM (SELECT rowid, type FROM entity WHERE label >= ?1 COLLATE NOCASE AND label < ?2 COLLATE NOCASE LIMIT 5000))")
+        prefix = (f"SELECT rowid FROM (SELECT * FROM (SELECT rowid, type FROM entity WHERE key >= ?1 COLLATE NOCASE AND key < ?2 COLLATE NOCASE LIMIT {PREFIX_SCAN})"
+                  f" UNION SELECT * FROM (SELECT rowid, type FROM entity WHERE label >= ?1 COLLATE NOCASE AND label < ?2 COLLATE NOCASE LIMIT {PREFIX_SCAN}))")
         ranked += _rowids(db, f"{prefix} WHERE 1{type_sql} ORDER BY rowid LIMIT {wanted}", (query, upper, *types))
     expression = match_expression(query)
     matches: list[int] = []

@@ -21,6 +21,7 @@ letter-digit runs in names are indexed split as well (``TinyLlama`` → ``tiny l
 
 from __future__ import annotations
 
+import csv
 import os
 import re
 import sqlite3
@@ -28,14 +29,15 @@ import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
+from functools import cache
 from pathlib import Path
 
 import pyoxigraph as ox
 
-from .vocab import HKG, RDF_TYPE, vocabulary
+from .vocab import HKG, vocabulary
 
 INDEX_FILE = "search.sqlite"
-SCHEMA = 1
+SCHEMA = 2
 #: Name-like properties: the first one an entity has is its label.
 LABELS = ("name", "title", "fullName", "label")
 LIKES = ("likeCount", "upvoteCount")
@@ -57,7 +59,6 @@ class SearchError(Exception):
 
 @dataclass(frozen=True)
 class Hit:
-    iri: str
     type: str  # the IRI segment: model, dataset, ...
     id: str
     label: str | None
@@ -85,13 +86,6 @@ def index_path(version_dir: Path) -> Path:
 # ---------------------------------------------------------------- building
 
 
-def _pairs(store: ox.Store, prop: str, field: int) -> Iterator[tuple[str, int, object]]:
-    """(subject IRI, field, object value) for every triple of ``prop`` (a SPARQL projection
-    decodes two terms where a quad pattern decodes four)."""
-    for subject, value in store.query(f"SELECT ?s ?o WHERE {{ ?s <{prop}> ?o FILTER(isIRI(?s)) }}"):
-        yield subject.value, field, value.value
-
-
 def _text(key: str, labels: str | None) -> str:
     """What the FTS index holds for an entity: key and labels, plus their camel-case splits."""
     text = key if labels is None else f"{key} {labels.replace(SEPARATOR, ' ')}"
@@ -112,9 +106,10 @@ def build_index(store: ox.Store, version_dir: Path) -> dict:
                 PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-200000; PRAGMA temp_store_directory='{scratch}';
                 ATTACH '{Path(scratch) / "stage.sqlite"}' AS stage;
                 PRAGMA stage.journal_mode=OFF; PRAGMA stage.synchronous=OFF; PRAGMA stage.cache_size=-400000;
-                CREATE TABLE stage.pairs(iri TEXT, field INTEGER, value);
+                CREATE TABLE stage.entity(type TEXT, key TEXT, labels TEXT, likes INTEGER, downloads INTEGER);
+                CREATE TABLE stage.followers(type TEXT, key TEXT, n INTEGER, PRIMARY KEY (type, key)) WITHOUT ROWID;
             """)
-            _stage(db, store)
+            _stage(db, store, Path(scratch))
             counts = _write(db)
             db.execute("DETACH stage")
         finally:
@@ -123,44 +118,90 @@ def build_index(store: ox.Store, version_dir: Path) -> dict:
     return {**counts, "seconds": round(time.monotonic() - started, 2)}
 
 
-TYPE, KEY, LABEL, LIKES_FIELD, DOWNLOADS_FIELD, FOLLOWER = range(6)
+def _entity_query(entity_type) -> tuple[str, int]:
+    """One SPARQL query for a type's entities: key, name-like values, likes and downloads. Each entity's values are looked up with LATERAL (an index lookup per entity
+    rather than a hash join over the whole property) and its IRI is never decoded: the index
+    names entities by type and key, as pages do. Also how many name-like values it asks for."""
+    def local(field) -> str:
+        return field.prop.rpartition("#")[2]
+
+    def one(prop: str, var: str) -> str:
+        return f"LATERAL {{ OPTIONAL {{ ?s <{prop}> ?{var} }} }}"
+
+    labels = [f.prop for f in entity_type.fields if local(f) in LABELS]
+    likes = next((f.prop for f in entity_type.fields if local(f) in LIKES), None)
+    downloads = next((f.prop for f in entity_type.fields if local(f) == DOWNLOADS), None)
+    parts = [one(entity_type.key.prop, "key"), *(one(p, f"l{i}") for i, p in enumerate(labels))]
+    if likes:
+        parts.append(one(likes, "likes"))
+    if downloads:
+        parts.append(one(downloads, "downloads"))
+    names = " ".join(f"?l{i}" for i in range(len(labels)))
+    body = "\n  ".join(parts)
+    return f"SELECT ?key {names} ?likes ?downloads WHERE {{\n  ?s a <{entity_type.cls}> FILTER(isIRI(?s))\n  {body}\n}}", len(labels)
 
 
-def _stage(db: sqlite3.Connection, store: ox.Store) -> None:
-    """Append (entity, field, value) for every type, key, label and count to the scratch table."""
-    vocab = vocabulary()
+@cache
+def _followed_classes() -> frozenset[str]:
+    return frozenset(r.object.cls for r in vocabulary().relations if r.prop == HKG + FOLLOWS)
+
+
+def _rows(store: ox.Store, entity_type, scratch: Path) -> Iterator[tuple]:
+    """(type, key, labels, likes, downloads) per entity. The solutions are written as CSV by
+    Oxigraph and read back by the csv module, both native code, instead of as Python term
+    objects. An entity with several values of a property comes once, with its first values
+    (its solutions are consecutive); one without its key has key None, to be counted."""
+    query, n = _entity_query(entity_type)
+    path = scratch / f"{entity_type.segment}.csv"
+    store.query(query).serialize(str(path), ox.QueryResultsFormat.CSV)
+    previous = None
+    try:
+        with open(path, newline="", encoding="utf-8") as stream:
+            rows = csv.reader(stream)
+            next(rows, None)  # the header
+            for row in rows:
+                key = row[0] or None
+                if key is not None and key == previous:
+                    continue
+                previous = key
+                labels = SEPARATOR.join(v for v in row[1:1 + n] if v) or None
+                yield entity_type.segment, key, labels, _count(row[1 + n]), _count(row[2 + n])
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _count(value: str) -> int:
+    try:
+        return int(value) if value else 0
+    except ValueError:  # not an integer: no popularity
+        return 0
+
+
+def _stage(db: sqlite3.Connection, store: ox.Store, scratch: Path) -> None:
+    """Every typed entity, and the followers of users and organizations, in the scratch tables."""
     db.execute("BEGIN")
-    insert = "INSERT INTO stage.pairs VALUES (?, ?, ?)"
-    for entity_type in vocab.types:
-        db.executemany(insert, ((s.value, TYPE, entity_type.segment) for (s,) in store.query(f"SELECT ?s WHERE {{ ?s a <{entity_type.cls}> FILTER(isIRI(?s)) }}")))
-    for prop in sorted({t.key.prop for t in vocab.types}):
-        db.executemany(insert, _pairs(store, prop, KEY))
-    for name in LABELS:
-        db.executemany(insert, _pairs(store, HKG + name, LABEL))
-    for name in LIKES:
-        db.executemany(insert, _pairs(store, HKG + name, LIKES_FIELD))
-    db.executemany(insert, _pairs(store, HKG + DOWNLOADS, DOWNLOADS_FIELD))
-    db.executemany(insert, ((o.value, FOLLOWER, 1) for (o,) in store.query(f"SELECT ?o WHERE {{ ?s <{HKG + FOLLOWS}> ?o FILTER(isIRI(?o)) }}")))
+    for entity_type in vocabulary().types:
+        db.executemany("INSERT INTO stage.entity VALUES (?, ?, ?, ?, ?)", _rows(store, entity_type, scratch))
+        if entity_type.cls in _followed_classes():
+            followers = (f"SELECT ?key (COUNT(?follower) AS ?n) WHERE {{ ?s a <{entity_type.cls}> ; <{entity_type.key.prop}> ?key . "
+                         f"?follower <{HKG + FOLLOWS}> ?s }} GROUP BY ?key")
+            db.executemany("INSERT OR IGNORE INTO stage.followers VALUES (?, ?, ?)",
+                           ((entity_type.segment, key.value, int(n.value)) for key, n in store.query(followers)))
     db.execute("COMMIT")
 
 
-#: One row per entity from the scratch table, most popular first.
-ENTITIES = f"""
-    SELECT iri, type, key, labels, likes, downloads FROM (
-        SELECT iri, max(CASE field WHEN {TYPE} THEN value END) AS type, min(CASE field WHEN {KEY} THEN value END) AS key,
-               group_concat(CASE field WHEN {LABEL} THEN value END, char(31)) AS labels,
-               coalesce(max(CASE field WHEN {LIKES_FIELD} THEN value END), 0) + coalesce(sum(CASE field WHEN {FOLLOWER} THEN 1 END), 0) AS likes,
-               coalesce(max(CASE field WHEN {DOWNLOADS_FIELD} THEN value END), 0) AS downloads
-        FROM stage.pairs GROUP BY iri)
-    WHERE type IS NOT NULL
-    ORDER BY likes DESC, downloads DESC, key"""
+#: One row per entity from the scratch tables, most popular first (followers count as likes).
+ENTITIES = """
+    SELECT e.type, e.key, e.labels, e.likes + coalesce(f.n, 0) AS popularity, e.downloads
+    FROM stage.entity AS e LEFT JOIN stage.followers AS f ON f.type = e.type AND f.key = e.key
+    ORDER BY popularity DESC, e.downloads DESC, e.key"""
 
 
 def _write(db: sqlite3.Connection) -> dict:
     """The final tables, in popularity order (rowid 1 is the most popular entity)."""
     db.executescript("""
         CREATE TABLE meta(name TEXT PRIMARY KEY, value);
-        CREATE TABLE entity(rowid INTEGER PRIMARY KEY, iri TEXT NOT NULL, type TEXT NOT NULL, key TEXT NOT NULL, label TEXT,
+        CREATE TABLE entity(rowid INTEGER PRIMARY KEY, type TEXT NOT NULL, key TEXT NOT NULL, label TEXT,
                             likes INTEGER NOT NULL, downloads INTEGER NOT NULL);
         CREATE VIRTUAL TABLE words USING fts5(type, text, content='', columnsize=0, tokenize='unicode61 remove_diacritics 2');
     """)
@@ -170,13 +211,13 @@ def _write(db: sqlite3.Connection) -> dict:
     unkeyed = rowid = 0
     entity, words = db.cursor(), db.cursor()
     batch: list[tuple] = []
-    for iri, kind, key, labels, likes, downloads in db.execute(ENTITIES):
+    for kind, key, labels, likes, downloads in db.execute(ENTITIES):
         if key is None:  # typed, but without its key property: nothing to find it by
             unkeyed += 1
             continue
         by_type[kind] = by_type.get(kind, 0) + 1
         rowid += 1
-        batch.append((rowid, iri, kind, key, labels, int(likes), int(downloads)))
+        batch.append((rowid, kind, key, labels, likes, downloads))
         if len(batch) == 10_000:
             _flush(entity, words, batch)
     _flush(entity, words, batch)
@@ -190,9 +231,9 @@ def _write(db: sqlite3.Connection) -> dict:
 
 
 def _flush(entity: sqlite3.Cursor, words: sqlite3.Cursor, batch: list[tuple]) -> None:
-    entity.executemany("INSERT INTO entity VALUES (?, ?, ?, ?, ?, ?, ?)",
-                       ((rowid, iri, kind, key, _label(labels), likes, downloads) for rowid, iri, kind, key, labels, likes, downloads in batch))
-    words.executemany("INSERT INTO words(rowid, type, text) VALUES (?, ?, ?)", ((r[0], r[2], _text(r[3], r[4])) for r in batch))
+    entity.executemany("INSERT INTO entity VALUES (?, ?, ?, ?, ?, ?)",
+                       ((rowid, kind, key, _label(labels), likes, downloads) for rowid, kind, key, labels, likes, downloads in batch))
+    words.executemany("INSERT INTO words(rowid, type, text) VALUES (?, ?, ?)", ((r[0], r[1], _text(r[2], r[3])) for r in batch))
     batch.clear()
 
 
@@ -261,7 +302,7 @@ def search(db: sqlite3.Connection, query: str, types: Iterable[str] = (), limit:
     page = list(seen)[offset:wanted]
     hits = {}
     if page:
-        rows = db.execute(f"SELECT rowid, iri, type, key, label, likes, downloads FROM entity WHERE rowid IN ({', '.join('?' * len(page))})", page)
+        rows = db.execute(f"SELECT rowid, type, key, label, likes, downloads FROM entity WHERE rowid IN ({', '.join('?' * len(page))})", page)
         hits = {r[0]: Hit(*r[1:]) for r in rows}
     more = len(matches) > COUNT_CAP
     return Results(query, types, [hits[r] for r in page], min(len(total_set), COUNT_CAP) if more else len(total_set), more)

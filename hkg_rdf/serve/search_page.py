@@ -117,6 +117,7 @@ async def endpoint(server, request: Request) -> Response:
         body = results.as_json()
         body.update(offset=offset, limit=PAGE_SIZE)
         for hit in body["results"]:
+            hit["iri"] = server.minter.mint(vocabulary().type_by_segment(hit["type"]), hit["id"])
             hit["page"] = server.public(request) + pages.page_path(hit["type"], hit["id"])
         return JSONResponse(body, headers={"Cache-Control": "no-cache", "Vary": "Accept"})
     hits = [{**h.__dict__, "href": pages.page_path(h.type, h.id)} for h in results.hits]

@@ -149,23 +149,27 @@ def _followed_classes() -> frozenset[str]:
 def _rows(store: ox.Store, entity_type, scratch: Path) -> Iterator[tuple]:
     """(type, key, labels, likes, downloads) per entity. The solutions are written as CSV by
     Oxigraph and read back by the csv module, both native code, instead of as Python term
-    objects. An entity with several values of a property comes once, with its first values
-    (its solutions are consecutive); one without its key has key None, to be counted."""
+    objects. An entity with several values of a property (its solutions are consecutive) comes
+    once, with its first labels and its largest counts; one without its key has key None."""
     query, n = _entity_query(entity_type)
     path = scratch / f"{entity_type.segment}.csv"
     store.query(query).serialize(str(path), ox.QueryResultsFormat.CSV)
-    previous = None
+    current: list | None = None
     try:
         with open(path, newline="", encoding="utf-8") as stream:
             rows = csv.reader(stream)
             next(rows, None)  # the header
             for row in rows:
                 key = row[0] or None
-                if key is not None and key == previous:
+                if current is not None and key is not None and key == current[1]:  # more values of one entity
+                    current[3], current[4] = max(current[3], _count(row[1 + n])), max(current[4], _count(row[2 + n]))
                     continue
-                previous = key
+                if current is not None:
+                    yield tuple(current)
                 labels = SEPARATOR.join(v for v in row[1:1 + n] if v) or None
-                yield entity_type.segment, key, labels, _count(row[1 + n]), _count(row[2 + n])
+                current = [entity_type.segment, key, labels, _count(row[1 + n]), _count(row[2 + n])]
+        if current is not None:
+            yield tuple(current)
     finally:
         path.unlink(missing_ok=True)
 

@@ -129,3 +129,16 @@ def test_a_damaged_index_is_a_clear_error(store, tmp_path):
         search.open_index(directory)
     with pytest.raises(search.SearchError, match="no search index"):
         search.open_index(tmp_path)
+
+
+def test_several_counts_of_one_entity_rank_by_the_largest(tmp_path):
+    """Two loads that both state a model's likes (a synthetic release, then the real one on top)."""
+    store = tmp_path / "store"
+    model = IriMinter(BASE).mint(vocabulary().type_by_segment("model"), "o/m")
+    counts = tmp_path / "counts.nt"
+    counts.write_text(f'<{model}> <{RDF_TYPE}> <{HKG}Model> .\n<{model}> <{HKG}id> "o/m" .\n<{model}> <{HKG}name> "m" .\n'
+                      f'<{model}> <{HKG}likeCount> "1"^^<http://www.w3.org/2001/XMLSchema#integer> .\n'
+                      f'<{model}> <{HKG}likeCount> "3198"^^<http://www.w3.org/2001/XMLSchema#integer> .\n', encoding="utf-8")
+    must(invoke("load", EXAMPLES / RELEASE_NAME, counts, "--store", store))
+    hits = search.search(_db(store), "m", ["model"]).hits
+    assert [(h.id, h.likes) for h in hits if h.id == "o/m"] == [("o/m", 3198)]

@@ -43,7 +43,7 @@ QUERIES = [
     ("two letters", "ll", ()),
     ("common word", "model", ()),
     ("two common words", "bert base", ()),
-    ("type filter: dataset", "english", ("dataset",)),
+    ("type filter: dataset", "wiki", ("dataset",)),
     ("type filter: task", "text", ("task",)),
     ("deep page (offset 480)", "llama", ()),
     ("nothing found", "zzqxjv nothing", ()),

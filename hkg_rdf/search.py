@@ -3,9 +3,11 @@
 Every store version gets its own index file, ``<version>/search.sqlite``, written before the
 version goes live (:func:`hkg_rdf.store.load_atomically` calls :func:`build_index`), so a swap
 of ``current`` swaps the index with it and a reader never sees one version's data through
-another's index. The index is built streaming from the store: one pass over the typed entities
-and one over each name-like property, staged in a scratch SQLite file (memory stays bounded at
-any scale), then written in popularity order, so that the FTS5 rowid *is* the popularity rank.
+another's index. The index is built streaming from the store: one SPARQL query per entity type
+(key, name-like values and counts looked up per entity with LATERAL; results written as CSV by
+Oxigraph), staged in a scratch SQLite file (memory stays bounded at any scale), then written in
+popularity order, so that the FTS5 rowid *is* the popularity rank. Entities are named by type
+and key, as the pages address them; a reader mints IRIs with its own base.
 
 What is indexed, for the entities typed with one of the release's classes: the key (``id``,
 ``slug``), and the name-like fields ``name``, ``title``, ``fullName``, ``label`` (the first

@@ -116,9 +116,10 @@ def load(sources: tuple[Path, ...], store_dir: Path, base_iri: str, keep_danglin
 @click.option("--shapes", type=click.Path(exists=True, path_type=Path), help="SHACL shapes (default: the hkg-rdf shapes).")
 @click.option("--report", "report_path", type=click.Path(path_type=Path), help="Write the standard SHACL validation report (Turtle).")
 @click.option("--examples", default=5, show_default=True, help="Examples shown per shape and constraint.")
+@click.option("--base", help="Base IRI for the files' relative IRIs (default: each file's own location).")
 @remote_options
 def validate(files: tuple[Path, ...], store_dir: Path | None, shapes: Path | None, report_path: Path | None, examples: int,
-             sparql: str | None, graph: str | None, auth: str | None, token: str | None) -> None:
+             base: str | None, sparql: str | None, graph: str | None, auth: str | None, token: str | None) -> None:
     """Check RDF files or a store against the SHACL shapes.
 
     Exit 0 if the data conforms, 1 if there are violations, 2 if the input is unusable.
@@ -130,7 +131,7 @@ def validate(files: tuple[Path, ...], store_dir: Path | None, shapes: Path | Non
     if store_dir or sparql:
         result = validation.validate_store(_open(store_dir, sparql, graph, auth, token), shapes)
     else:
-        result = validation.validate_files(list(files), shapes)
+        result = validation.validate_files(list(files), shapes, base=base)
     click.echo(result.summary(examples))
     if report_path:
         result.write_report(report_path)

@@ -219,6 +219,8 @@ class Compiler:
                 raise
             except ValueError as error:
                 raise ShapeError(self.label(shape), str(error)) from None
+            except Exception as error:  # a bug of ours: still exit 2, naming the shape
+                raise ShapeError(self.label(shape), f"internal error ({type(error).__name__}: {error})") from error
         return plan.queries()
 
     def _plan_shape(self, plan: Plan, shape: Node, focus: str) -> None:

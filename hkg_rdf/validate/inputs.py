@@ -19,14 +19,11 @@ from .terms import CANONICAL, PLAIN, XSD_NS as XSD, exact_quads
 
 CHUNK = 1 << 24
 TYPED = re.compile(rb'"\^\^<http://www\.w3\.org/2001/XMLSchema#([A-Za-z]+)>')
-CAPITALISED_TAG = re.compile(rb'"@[A-Za-z0-9-]*[A-Z]')
 
 
 def _suspect(data: bytes) -> bool:
     """Whether a chunk of whole N-Triples lines has a literal the store may not keep as written:
-    a language tag with capitals, or an XSD-typed literal not in the canonical form of its type."""
-    if CAPITALISED_TAG.search(data):
-        return True
+    an XSD-typed literal not in the canonical form of its type."""
     for match in TYPED.finditer(data):
         datatype = XSD + match.group(1).decode()
         if datatype in PLAIN:

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pyoxigraph as ox
+
 #: XSD's \s and \w: four space characters; everything but punctuation, separators and others.
 SPACE = " \\t\\n\\r"
 WORD_NOT = "\\p{P}\\p{Z}\\p{C}"
 SINGLE_ESCAPES = set("nrt\\|.-^?*+{}()[]$")
 FLAGS = set("smixq")
+_SCRATCH = ox.Store()
 #: What the q flag (the pattern as a plain string) escapes for Rust.
 QUOTED = set("\\.+*?()|[]{}^$#&-~")
 
@@ -39,8 +42,17 @@ def translate(pattern: str, flags: str = "") -> Translated:
         return Translated("".join("\\" + ch if ch in QUOTED else ch for ch in pattern), flags.replace("q", "").replace("x", ""))
     if "x" in flags:
         pattern = _strip_whitespace(pattern)
-    out = _Translator(pattern, dot_all="s" in flags).run()
-    return Translated(out, "".join(f for f in flags if f in "smi"))
+    out = Translated(_Translator(pattern, dot_all="s" in flags).run(), "".join(f for f in flags if f in "smi"))
+    if not _compiles(out):
+        raise PatternError(f"Oxigraph's regex engine cannot compile its translation {out.pattern!r}")
+    return out
+
+
+def _compiles(translated: Translated) -> bool:
+    """Whether Oxigraph accepts the pattern (a pattern it rejects would fail every value silently)."""
+    args = ", ".join(str(ox.Literal(t)) for t in (translated.pattern, translated.flags) if t or t is translated.pattern)
+    [row] = list(_SCRATCH.query(f'SELECT (REGEX("", {args}) AS ?r) WHERE {{}}'))
+    return row["r"] is not None
 
 
 def _strip_whitespace(pattern: str) -> str:

@@ -1,13 +1,13 @@
 """Terms between the shapes graph (rdflib), SPARQL text and the store (pyoxigraph), kept exact.
 
 Oxigraph stores literals by value: ``"0300"^^xsd:short`` and ``"300"^^xsd:byte`` both come back
-as ``"300"^^xsd:integer``, ``"1.50"`` as ``"1.5"``, ``"hi"@EN`` as ``"hi"@en``. SHACL compares
-terms, datatypes and lexical forms as written, so while reading input files every literal that
-the store would rewrite (and every integer-derived one, whose range Oxigraph cannot check) is
-stored as a *stand-in*: the lexical form as written, typed with an IRI that records the original
-datatype (and whether the value is in its lexical space) or language tag. The compiled
-expressions read datatype, language and value through the helpers below when stand-ins exist,
-and results decode them back to the original terms.
+as ``"300"^^xsd:integer``, ``"1.50"`` as ``"1.5"``. SHACL compares terms, datatypes and lexical
+forms as written, so while reading input files every literal that the store would rewrite (and
+every integer-derived one, whose range Oxigraph cannot check) is stored as a *stand-in*: the
+lexical form as written, typed with an IRI that records the original datatype and whether the
+value is in its lexical space. The compiled expressions read datatype and value through the
+helpers below when stand-ins exist, and results decode them back to the original terms.
+(Language tags are lower-cased by the store, which RDF 1.1 allows: "hi"@EN is "hi"@en.)
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from rdflib.namespace import RDF, XSD
 from rdflib.term import Node
 
 PREFIX = "urn:x-hkg-rdf:literal:"
-WELL_FORMED, ILL_FORMED, LANGUAGE = "ok:", "ill:", "lang:"
+WELL_FORMED, ILL_FORMED = "ok:", "ill:"
 XSD_NS = str(XSD)
 #: Integer-derived types: Oxigraph keeps only their value (as xsd:integer), so their ranges.
 INTEGER_RANGES: dict[str, tuple[int | None, int | None]] = {
@@ -70,9 +70,8 @@ def _integer_in_range(value: str, datatype: str) -> bool:
 
 def stand_in(literal: ox.Literal) -> ox.Literal | None:
     """The stand-in for a literal the store would not keep as written, or None to store it as it is."""
-    language = literal.language
-    if language:
-        return None if language == language.lower() else ox.Literal(literal.value, datatype=ox.NamedNode(PREFIX + LANGUAGE + language))
+    if literal.language:
+        return None
     datatype = literal.datatype.value
     if datatype in PLAIN or not datatype.startswith(XSD_NS):
         return None
@@ -145,8 +144,7 @@ def to_rdflib(term) -> Node | None:
         return Literal(term.value, lang=term.language)
     datatype = term.datatype.value
     if datatype.startswith(PREFIX):
-        kind, original = datatype[len(PREFIX):].split(":", 1)
-        return Literal(term.value, lang=original) if kind + ":" == LANGUAGE else Literal(term.value, datatype=URIRef(original))
+        return Literal(term.value, datatype=URIRef(datatype[len(PREFIX):].split(":", 1)[1]))
     if datatype == XSD_NS + "string":
         return Literal(term.value)  # rdflib's form of a plain literal, as its parsers make it
     return Literal(term.value, datatype=URIRef(datatype))
@@ -169,20 +167,12 @@ class Terms:
         if not self.exact:
             return var
         original = f'IRI(STRAFTER(STRAFTER(STR(DATATYPE({var})), "{PREFIX}"), ":"))'
-        return f'IF(isLiteral({var}) && {self._is_stand_in(var)}, IF(STRSTARTS(STR(DATATYPE({var})), "{PREFIX}{LANGUAGE}"), STRLANG(STR({var}), STRAFTER(STR(DATATYPE({var})), "{PREFIX}{LANGUAGE}")), STRDT(STR({var}), {original})), {var})'
-
-    def lang(self, var: str) -> str:
-        if not self.exact:
-            return f"LANG({var})"
-        return f'IF({self._is_stand_in(var)}, STRAFTER(STR(DATATYPE({var})), "{PREFIX}{LANGUAGE}"), LANG({var}))'
+        return f"IF(isLiteral({var}) && {self._is_stand_in(var)}, STRDT(STR({var}), {original}), {var})"
 
     def has_datatype(self, var: str, datatype: URIRef, well_formed: str) -> str:
         """``var`` is a literal of ``datatype`` in its lexical space (``well_formed``: the check for a stored literal)."""
         stored = f"(isLiteral({var}) && sameTerm(DATATYPE({var}), {sparql(datatype)}){well_formed})"
         if not self.exact:
             return stored
-        if datatype == RDF.langString:
-            stand_in_ok = f'STRSTARTS(STR(DATATYPE({var})), "{PREFIX}{LANGUAGE}")'
-        else:
-            stand_in_ok = f'STR(DATATYPE({var})) = "{PREFIX}{WELL_FORMED}{datatype}"'
+        stand_in_ok = f'STR(DATATYPE({var})) = "{PREFIX}{WELL_FORMED}{datatype}"'
         return f"IF(isLiteral({var}) && {self._is_stand_in(var)}, {stand_in_ok}, {stored})"

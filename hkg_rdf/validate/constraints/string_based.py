@@ -30,7 +30,7 @@ def _pattern(c: Context, shape: Node, value: Node) -> list[Check]:
     try:
         translated = translate(str(value), str(flags or ""))
     except PatternError as error:
-        raise PatternError(f"sh:pattern {str(value)!r}{f' with sh:flags {str(flags)!r}' if flags else ''}: {error}") from None
+        raise PatternError(f'sh:pattern "{value}"' + (f' with sh:flags "{flags}"' if flags else "") + f": {error}") from None
     args = c.terms.term(Literal(translated.pattern)) + (f", {c.terms.term(Literal(translated.flags))}" if translated.flags else "")
     return [ValueCheck(SH.PatternConstraintComponent, f"Value does not match the pattern {value!s}",
                        lambda v: f"(!isBlank({v}) && REGEX(STR({v}), {args}))")]
@@ -42,7 +42,7 @@ def _language_in(c: Context, shape: Node, value: Node) -> list[Check]:
     def ok(v: str) -> str:
         if not ranges:
             return "false"
-        lang = c.terms.lang(v)
+        lang = f"LANG({v})"
         return f"(isLiteral({v}) && ({' || '.join(f'langMatches({lang}, {r})' for r in ranges)}))"
 
     return [ValueCheck(SH.LanguageInConstraintComponent, "Language tag not in the allowed list", ok)]
@@ -54,10 +54,10 @@ def _unique_lang(c: Context, shape: Node, value: Node) -> list[Check]:
     path = path_of(c, shape)
 
     def shared(focus: str, a: str, b: str) -> str:
-        la, lb = c.terms.lang(a), c.terms.lang(b)
+        la, lb = f"LANG({a})", f"LANG({b})"
         return f"{path.values(focus, a)} {path.values(focus, b)} FILTER (!sameTerm({a}, {b}) && {la} != \"\" && LCASE({la}) = LCASE({lb}))"
 
-    failures = f"SELECT DISTINCT ?this (LCASE({c.terms.lang('?a')}) AS ?lang) WHERE {{ {shared('?this', '?a', '?b')} }}"
+    failures = f"SELECT DISTINCT ?this (LCASE(LANG(?a)) AS ?lang) WHERE {{ {shared('?this', '?a', '?b')} }}"
     return [FocusCheck(SH.UniqueLangConstraintComponent, "Language tag used by more than one value",
                        lambda x: f"NOT EXISTS {{ {shared(x, c.fresh(), c.fresh())} }}", failures=failures)]
 

@@ -15,8 +15,8 @@ How the queries are shaped, and why (measured on an on-disk store of 3.6 M tripl
 * All value checks of the shapes on one path share one scan: each distinct expression is
   computed once per value, and each row is checked against its own shape's expressions.
 * sh:class is an anti-join (MINUS) with the type index, a hash join: ~8x faster than EXISTS.
-* A cheap ASK first tells whether any value fails at all; only then is the join with the focus
-  nodes run (it costs even when empty).
+* The failing values are found first: when none fails the join with the focus nodes (which
+  costs even when empty) is skipped; when few fail they are joined as VALUES, not recomputed.
 """
 
 from __future__ import annotations
@@ -58,12 +58,16 @@ class Member:
 
 @dataclass(frozen=True)
 class Query:
-    """One SPARQL query and the shapes whose results its rows are; ``probe`` (ASK) tells cheaply
-    whether any row can come at all."""
+    """One SPARQL query and the shapes whose results its rows are.
+
+    ``failures``: the sub-SELECT of ``sparql`` finding the failing values whatever the focus
+    nodes. The runner runs it first: when nothing fails (the usual case) the join with the focus
+    nodes, which costs even when empty, is skipped; when few fail, they are joined as VALUES.
+    """
 
     sparql: str
     members: tuple[Member, ...]
-    probe: str | None = None
+    failures: str | None = None
 
     def label(self) -> str:
         return ", ".join(dict.fromkeys(m.shape.label for m in self.members))
@@ -291,7 +295,7 @@ def _values_query(key: tuple, members: list[Member]) -> Query:
     failures = f"SELECT ?this ?value {flags} WHERE {{ {_scan(key[1])} {binds} FILTER ({any_fails}) }}"
     own = fails[0] if len(members) == 1 else " || ".join(f"(?shape = {i} && ({f}))" for i, f in enumerate(fails))
     sparql = f"SELECT {SELECTED} {flags} WHERE {{ {{ {failures} }} {_labelled(flagged)} FILTER ({own}) }}"
-    return Query(sparql, tuple(flagged), f"ASK {{ {{ {failures} }} }}")
+    return Query(sparql, tuple(flagged), failures)
 
 
 def _class_query(key: tuple, members: list[Member]) -> Query:
@@ -300,13 +304,13 @@ def _class_query(key: tuple, members: list[Member]) -> Query:
     if where[0] == "node":
         return Query(f"SELECT {SELECTED} WHERE {{ {_labelled(members)} BIND (?this AS ?value) MINUS {{ {typed('?value', classes)} }} }}", tuple(members))
     failures = f"SELECT ?this ?value WHERE {{ {_scan(where)} MINUS {{ {typed('?value', classes)} }} }}"
-    return Query(f"SELECT {SELECTED} WHERE {{ {{ {failures} }} {_labelled(members)} }}", tuple(members), f"ASK {{ {{ {failures} }} }}")
+    return Query(f"SELECT {SELECTED} WHERE {{ {{ {failures} }} {_labelled(members)} }}", tuple(members), failures)
 
 
 def _failures_query(key: tuple, members: list[Member]) -> Query:
     """Failing nodes found over the whole graph, then joined with the members' focus nodes."""
     failures = key[1]
-    return Query(f"SELECT {SELECTED} WHERE {{ {{ {failures} }} {_labelled(members)} }}", tuple(members), f"ASK {{ {{ {failures} }} }}")
+    return Query(f"SELECT {SELECTED} WHERE {{ {{ {failures} }} {_labelled(members)} }}", tuple(members), failures)
 
 
 def _anchored_query(key: tuple, members: list[Member]) -> Query:

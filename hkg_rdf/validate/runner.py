@@ -12,17 +12,40 @@ from .results import Result, ValidationResult
 from .terms import to_rdflib
 
 
+#: Failing values joined with the focus nodes as VALUES up to this many (else the query joins).
+REJOIN_LIMIT = 2_000
+
+
 def run(store: ox.Store, queries: list[Query], union: bool, result: ValidationResult) -> None:
     """Run the queries; a query the store rejects is an error naming its shapes."""
     for query in counted(queries, "validating", " queries"):
         try:
-            if query.probe and not store.query(query.probe, use_default_graph_as_union=union):
-                continue
-            rows = store.query(query.sparql, use_default_graph_as_union=union)
-            for row in rows:
+            sparql = query.sparql
+            if query.failures is not None:
+                sparql = _rejoined(store, query, union)
+                if sparql is None:
+                    continue
+            for row in store.query(sparql, use_default_graph_as_union=union):
                 _count(row, query, result)
         except Exception as error:  # the store rejected the query, or a bug of ours: exit 2, naming the shapes
             raise ShapeError(query.label(), f"the store could not run its query ({type(error).__name__}: {error})") from error
+
+
+def _rejoined(store: ox.Store, query: Query, union: bool) -> str | None:
+    """The query with its failing values given as VALUES, or None when nothing fails
+    (the query as it is when too many fail, or a blank node does, which VALUES cannot name)."""
+    solutions = store.query(f"SELECT * WHERE {{ {{ {query.failures} }} }} LIMIT {REJOIN_LIMIT + 1}", use_default_graph_as_union=union)
+    names = [v.value for v in solutions.variables]
+    rows = []
+    for row in solutions:
+        terms = [row[name] for name in names]
+        if len(rows) == REJOIN_LIMIT or any(isinstance(t, ox.BlankNode) for t in terms):
+            return query.sparql
+        rows.append("(" + " ".join("UNDEF" if t is None else str(t) for t in terms) + ")")
+    if not rows:
+        return None
+    values = f"VALUES ({' '.join('?' + n for n in names)}) {{ {' '.join(rows)} }}"
+    return query.sparql.replace(f"{{ {query.failures} }}", values, 1)
 
 
 def _count(row: ox.QuerySolution, query: Query, result: ValidationResult) -> None:

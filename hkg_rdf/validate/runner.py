@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-import pyoxigraph as ox
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor, as_completed
 
+import pyoxigraph as ox
 
 from ..progress import counted
 from .compiler import Member, Query, ShapeError
@@ -11,24 +14,33 @@ from .constraints import Check
 from .results import Result, ValidationResult
 from .terms import to_rdflib
 
-
 #: Failing values joined with the focus nodes as VALUES up to this many (else the query joins).
 REJOIN_LIMIT = 2_000
 
 
-def run(store: ox.Store, queries: list[Query], union: bool, result: ValidationResult) -> None:
-    """Run the queries; a query the store rejects is an error naming its shapes."""
-    for query in counted(queries, "validating", " queries"):
+def run(store: ox.Store, queries: list[Query], union: bool, result: ValidationResult, workers: int | None = None) -> None:
+    """Run the queries, on as many threads as there are cores for an embedded store (Oxigraph
+    evaluates without holding the GIL); a query the store rejects is an error naming its shapes."""
+    if workers is None:
+        workers = min(4, os.cpu_count() or 1) if isinstance(store, ox.Store) else 1
+    lock = threading.Lock()
+
+    def one(query: Query) -> None:
         try:
             sparql = query.sparql
             if query.failures is not None:
                 sparql = _rejoined(store, query, union)
                 if sparql is None:
-                    continue
+                    return
             for row in store.query(sparql, use_default_graph_as_union=union):
-                _count(row, query, result)
+                with lock:
+                    _count(row, query, result)
         except Exception as error:  # the store rejected the query, or a bug of ours: exit 2, naming the shapes
             raise ShapeError(query.label(), f"the store could not run its query ({type(error).__name__}: {error})") from error
+
+    with ThreadPoolExecutor(workers) as pool:
+        for done in counted(as_completed([pool.submit(one, q) for q in queries]), "validating", " queries"):
+            done.result()
 
 
 def _rejoined(store: ox.Store, query: Query, union: bool) -> str | None:

@@ -23,9 +23,13 @@ from hkg_rdf.validate import validate_files
 
 MF = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
 SHT = Namespace("http://www.w3.org/ns/shacl-test#")
-SUITE = Path(os.environ.get("HKG_W3C_SHACL", Path(__file__).resolve().parents[1].parent.parent / "shared" / "w3c-shacl-core"))
-if not (SUITE / "manifest.ttl").exists():
-    SUITE = Path("/work/shared/w3c-shacl-core")
+REPO = Path(__file__).resolve().parents[1]
+#: $HKG_W3C_SHACL, else ../shared/w3c-shacl-core beside the repository (or beside a worktree's parent)
+SUITE = next(
+    (p for p in (Path(os.environ.get("HKG_W3C_SHACL", REPO / "missing")), REPO.parent / "shared" / "w3c-shacl-core",
+                 REPO.parent.parent / "shared" / "w3c-shacl-core") if (p / "manifest.ttl").exists()),
+    REPO.parent / "shared" / "w3c-shacl-core",
+)
 COMPARED = (SH.focusNode, SH.resultPath, SH.value, SH.sourceShape, SH.sourceConstraintComponent, SH.resultSeverity)
 
 

@@ -15,12 +15,13 @@ import numpy as np
 import pytest
 
 from conftest import REPO, load_store, must
-from hkg_rdf.bench.metrics import f1_scores, recommendation_scores, tracing_scores
+from hkg_rdf.bench.metrics import f1_scores, recommendation_scores, tie_rank, tracing_scores
 from hkg_rdf.bench.splits import covered_split, kcore, per_user_split
 from hkg_rdf.query import run
 from hkg_rdf.store import open_read_only
 
 TASKS = ("recommendation", "classification", "tracing")
+LINEAGE = ("model_adapter_model", "model_finetune_model", "model_merge_model", "model_quantized_model")
 
 
 @pytest.fixture(scope="session")
@@ -80,43 +81,46 @@ def test_recommendation_has_no_leakage_and_loses_no_like(exports, generated_stor
     stats = json.loads((out / "stats.json").read_text())
     assert (stats["train"], stats["valid"], stats["test"]) == (len(train), len(valid), len(test))
     assert {u for u, _ in test} <= {u for u, _ in train}  # every test user has training likes
-    matrix = pickle.loads((out / "tst_mat.pkl").read_bytes())
-    assert set(zip(matrix.row.tolist(), matrix.col.tolist())) == test
-    assert matrix.shape == (stats["users"], stats["items"])
-    trust = pickle.loads((out / "trust_mat.pkl").read_bytes())
+    for path in (out / "general_cf" / "sparse_huggingface" / "test_mat.pkl", out / "social" / "huggingface" / "tst_mat.pkl"):
+        matrix = pickle.loads(path.read_bytes())
+        assert set(zip(matrix.row.tolist(), matrix.col.tolist())) == test
+        assert matrix.shape == (stats["users"], stats["items"])
+    trust = pickle.loads((out / "social" / "huggingface" / "trust_mat.pkl").read_bytes())
     assert trust.shape == (stats["users"], stats["users"]) and trust.nnz == stats["follows"]
-    n_entities = len((out / "entity_ids.tsv").read_text().splitlines())
-    items = (out / "item_ids.tsv").read_text().splitlines()
-    assert (out / "entity_ids.tsv").read_text().splitlines()[: len(items)] == items  # items keep their ids
-    for variant in ("kg_1hop", "kg_2hop", "kg_homo", "kg_publish"):
-        lines = (out / variant / "kg_final.txt").read_text().splitlines()
+    items = [line.split("\t")[1] for line in (out / "item_ids.tsv").read_text().splitlines()]
+    for variant in ("1hop", "2hop", "homo", "publish"):
+        folder = out / "kg" / f"huggingface_{variant}_kg"
+        entities = [line.split()[0] for line in (folder / "entity_list.txt").read_text().splitlines()[1:]]
+        assert entities[: len(items)] == items  # items keep their ids
+        lines = (folder / "kg_final.txt").read_text().splitlines()
         assert lines and len(lines) == stats["kg_triples"][variant]
-        assert all(0 <= int(h) < n_entities and 0 <= int(t) < n_entities for h, _, t in (x.split() for x in lines))
-    homo = [x.split() for x in (out / "kg_homo" / "kg_final.txt").read_text().splitlines()]
+        assert all(0 <= int(h) < len(entities) and 0 <= int(t) < len(entities) for h, _, t in (x.split() for x in lines))
+    homo = [x.split() for x in (out / "kg" / "huggingface_homo_kg" / "kg_final.txt").read_text().splitlines()]
     assert all(int(h) < len(items) and int(t) < len(items) for h, _, t in homo)
 
 
 def test_tracing_has_no_leakage_and_covers_entities(exports):
     out = exports / "gen" / "tracing"
-    train, valid, test = (triples(out / f"{n}.txt") for n in ("train", "valid", "test"))
+    train, valid, test = (triples(out / n) for n in ("training.txt", "validation.txt", "test.txt"))
     assert test and valid and not (train & test) and not (train & valid) and not (valid & test)
     seen = {e for h, _, t in train for e in (h, t)}
     assert {e for h, _, t in valid | test for e in (h, t)} <= seen
     entities = (out / "entity_ids.del").read_text().splitlines()
-    for name in ("train", "valid", "test"):  # the .del files are the .txt files through the id maps
+    for ids, names in (("train", "training"), ("valid", "validation"), ("test", "test")):  # .del = .txt through the id maps
         by_id = [line.split("\t")[1] for line in entities]
         relations = [line.split("\t")[1] for line in (out / "relation_ids.del").read_text().splitlines()]
-        decoded = {(by_id[int(h)], relations[int(r)], by_id[int(t)]) for h, r, t in (x.split("\t") for x in (out / f"{name}.del").read_text().splitlines())}
-        assert decoded == triples(out / f"{name}.txt")
-    assert {r for _, r, _ in train} == {"adapterOf", "fineTunedFrom", "mergedFrom", "quantizedFrom"}
+        decoded = {(by_id[int(h)], relations[int(r)], by_id[int(t)]) for h, r, t in (x.split("\t") for x in (out / f"{ids}.del").read_text().splitlines())}
+        assert decoded == triples(out / f"{names}.txt")
+    assert {r for _, r, _ in train} == set(LINEAGE)
 
 
 def test_tracing_with_kg_adds_training_triples_only(cli, exports, generated_store, tmp_path):
     must(cli("bench", "export", "tracing", "--store", generated_store, "-o", tmp_path, "--seed", 3, "--with-kg"))
-    train, test = triples(tmp_path / "train.txt"), triples(tmp_path / "test.txt")
-    assert len(train) > len(triples(exports / "gen" / "tracing" / "train.txt"))
-    assert not train & test and {r for _, r, _ in train} >= {"publishes", "fineTunedFrom", "uses"}
-    assert {r for _, r, _ in test} <= {"adapterOf", "fineTunedFrom", "mergedFrom", "quantizedFrom"}
+    train, test = triples(tmp_path / "training.txt"), triples(tmp_path / "test.txt")
+    assert len(train) > len(triples(exports / "gen" / "tracing" / "training.txt"))
+    assert not train & test and {r for _, r, _ in train} >= {"user_publish_model", "model_finetune_model", "space_use_model"}
+    assert {r for _, r, _ in test} <= set(LINEAGE)
+    assert all(h.startswith("user:") and t.startswith("model:") for h, r, t in train if r == "user_publish_model")
 
 
 def test_classification_split_is_temporal_and_consistent(exports):
@@ -125,8 +129,8 @@ def test_classification_split_is_temporal_and_consistent(exports):
     data = np.load(out / "data.npz")
     split = {int(r[0]): r[4] for r in rows}
     created = {int(r[0]): r[3] for r in rows}
-    for name in ("train", "valid", "test"):
-        assert sorted(np.flatnonzero(data[f"{name}_mask"]).tolist()) == sorted(n for n, s in split.items() if s == name)
+    for name, mask in (("train", "train_mask"), ("valid", "val_mask"), ("test", "test_mask")):
+        assert sorted(np.flatnonzero(data[mask]).tolist()) == sorted(n for n, s in split.items() if s == name)
     assert max(created[n] for n, s in split.items() if s == "train") <= min(created[n] for n, s in split.items() if s == "test")
     labelled = {int(line.split("\t")[0]) for line in (out / "labels.tsv").read_text().splitlines()}
     assert labelled == {n for n, s in split.items() if s != "-"} == set(np.flatnonzero(data["y"].sum(axis=1)).tolist())
@@ -134,12 +138,7 @@ def test_classification_split_is_temporal_and_consistent(exports):
     assert data["edge_index"].shape == (2, len(edges))
     stats = json.loads((out / "stats.json").read_text())
     assert stats["nodes"] == len(rows) and stats["edges"] == len(edges)
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        assert not (out / "data.pt").exists() and stats["torch_export"] is False
-    else:
-        assert (out / "data.pt").exists() and stats["torch_export"] is True
+    assert sorted(data) == ["edge_index", "edge_type", "node_type", "test_mask", "train_mask", "val_mask", "x_binary", "x_tfidf", "y"]
 
 
 def test_classification_random_split_follows_the_seed(cli, generated_store, tmp_path):
@@ -204,19 +203,32 @@ def test_filtered_mrr_by_hand():
     known = [(0, 0, 1), (0, 0, 2), (5, 1, 6)]
     test = [(0, 0, 1), (5, 1, 6)]
     ranked = {(0, 0): [(2, None), (3, None), (1, None)], (5, 1): [(7, None)]}  # 2 is filtered; 6 is missing
-    scores = tracing_scores(test, known, ranked)
+    scores = tracing_scores(test, known, ranked, predict="tail")
     assert scores["mrr"] == pytest.approx((1 / 2 + 0) / 2)
     assert (scores["hits@1"], scores["hits@3"]) == (0.0, 0.5)
     tied = {(0, 0): [(4, 0.9), (3, 0.5), (1, 0.5), (2, 1.0)]}  # 2 filtered, 4 above, 3 tied: rank 2.5
-    scores = tracing_scores([(0, 0, 1)], known, tied)
+    scores = tracing_scores([(0, 0, 1)], known, tied, predict="tail")
     assert scores["mrr"] == pytest.approx(1 / 2.5)
     assert (scores["hits@1"], scores["hits@3"]) == (0.0, 1.0)
+    # LibKGE's rounded_mean_rank: 0-based greater + num_ties // 2, num_ties counting the answer
+    assert tracing_scores([(0, 0, 1)], known, tied, predict="tail", ties="rounded")["mrr"] == pytest.approx(1 / 3)
+    # head prediction (the default): the query is (tail, relation), the answers are heads
+    heads = [(1, 0, 9), (2, 0, 9), (3, 1, 9)]
+    scores = tracing_scores([(1, 0, 9)], heads, {(9, 0): [(2, None), (7, None), (1, None)]})
+    assert scores["predict"] == "head" and scores["mrr"] == pytest.approx(1 / 2)  # 2 is another known head
+
+
+def test_tie_rules_follow_libkge_example():
+    """LibKGE's config-default.yaml: scores a:10 b:10 c:10 d:11 e:9, true answer a -> worst 4,
+    best 2, rounded_mean_rank 3 (1-based)."""
+    assert (tie_rank(1, 2, "worst"), tie_rank(1, 2, "best"), tie_rank(1, 2, "rounded"), tie_rank(1, 2, "mean")) == (4, 2, 3, 3.0)
+    assert (tie_rank(0, 1, "rounded"), tie_rank(0, 1, "mean")) == (2, 1.5)  # one other tied: LibKGE 0 + 2 // 2
 
 
 # ------------------------------------------------------------------ baselines, eval, report (CLI)
 
 
-@pytest.mark.parametrize("task,method", [("recommendation", "popularity"), ("recommendation", "itemknn"), ("classification", "propagation"),
+@pytest.mark.parametrize("task,method", [("recommendation", "popularity"), ("recommendation", "itemknn"), ("recommendation", "gfcf"), ("classification", "propagation"),
                                          ("classification", "tfidf"), ("tracing", "names"), ("tracing", "transe")])
 def test_baseline_end_to_end(cli, exports, tmp_path, task, method):
     for store in ("gen", "example"):

@@ -5,6 +5,7 @@ end to end through the CLI, and the report."""
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import shutil
 import subprocess
@@ -14,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import REPO, load_store, must
+from conftest import BASE, REPO, load_store, must, run_module
 from hkg_rdf.bench.metrics import f1_scores, recommendation_scores, tie_rank, tracing_scores
 from hkg_rdf.bench.splits import covered_split, kcore, per_user_split
 from hkg_rdf.query import run
@@ -291,3 +292,316 @@ def test_recommendation_k_core(cli, generated_store, tmp_path):
     assert likes and min(users.values()) >= 3 and min(items.values()) >= 3
     stats = json.loads((tmp_path / "stats.json").read_text())
     assert (stats["users"], stats["items"], stats["interactions"]) == (len(users), len(items), len(likes))
+
+
+# ------------------------------------------------------------------ the experiment code's own readers
+# Each reader below follows, line by line, the function of HuggingBench's experiment code named
+# in its docstring (nju-websoft/HuggingBench, resource_recommendation/SSLRec/data_utils/; LibKGE
+# uma-pi1/kge, kge/dataset.py; CogDL THUDM/CogDL, cogdl/datasets/customized_data.py), minus
+# torch tensors and data loaders: same file names, headers, parsers, dtypes and pickle handling.
+
+SSLREC_DATASETS = "datasets"  # SSLRec's predir is ./datasets/<kind>/<name>/: our export's general_cf, social, kg
+
+
+def sslrec_load_one_mat(file: Path):
+    """DataHandlerGeneralCF._load_one_mat / DataHandlerSocial._load_one_mat."""
+    from scipy.sparse import coo_matrix
+
+    with open(file, "rb") as fs:
+        mat = (pickle.load(fs) != 0).astype(np.float32)
+    if type(mat) != coo_matrix:  # noqa: E721 (the handler's own test)
+        mat = coo_matrix(mat)
+    return mat
+
+
+def sslrec_test_users(coomat) -> tuple[np.ndarray, list[list[int]]]:
+    """datasets_general_cf.AllRankTstData.__init__: the users with held-out items, their items."""
+    user_pos_lists = [list() for _ in range(coomat.shape[0])]
+    test_users = set()
+    for i in range(len(coomat.data)):
+        user_pos_lists[coomat.row[i]].append(coomat.col[i])
+        test_users.add(coomat.row[i])
+    return np.array(list(test_users)), user_pos_lists
+
+
+def test_sslrec_general_cf_reads_the_export(exports):
+    predir = exports / "gen" / "recommendation" / "general_cf" / "sparse_huggingface"  # DataHandlerGeneralCF.__init__
+    trn_mat = sslrec_load_one_mat(predir / "train_mat.pkl")
+    tst_mat = sslrec_load_one_mat(predir / "test_mat.pkl")
+    val_mat = sslrec_load_one_mat(predir / "valid_mat.pkl")
+    user_num, item_num = trn_mat.shape  # load_data: configs['data']['user_num'], ['item_num']
+    stats = json.loads((exports / "gen" / "recommendation" / "stats.json").read_text())
+    assert (user_num, item_num) == (stats["users"], stats["items"]) == tst_mat.shape == val_mat.shape
+    assert trn_mat.dtype == np.float32 and set(trn_mat.data.tolist()) == {1.0}
+    root = exports / "gen" / "recommendation"
+    for mat, name in ((trn_mat, "train"), (val_mat, "valid"), (tst_mat, "test")):
+        users, positives = sslrec_test_users(mat)
+        assert {(u, i) for u in users.tolist() for i in positives[u]} == user_items(root / f"{name}.txt")
+    # PairwiseTrnData: rows/cols of the COO matrix and its dok form
+    assert len(trn_mat.todok()) == stats["train"] == len(trn_mat.row)
+
+
+def test_sslrec_social_reads_the_export(exports):
+    root = exports / "gen" / "recommendation"
+    predir = root / "social" / "huggingface"  # DataHandlerSocial.__init__
+    trn_mat, tst_mat, val_mat = (sslrec_load_one_mat(predir / n) for n in ("trn_mat.pkl", "tst_mat.pkl", "val_mat.pkl"))
+    trust_mat = sslrec_load_one_mat(predir / "trust_mat.pkl")
+    category_mat = sslrec_load_one_mat(predir / "category.pkl")
+    # _create_category_dict
+    category_dict: dict[int, list[int]] = {}
+    category_data = category_mat.toarray()
+    for iid in range(category_data.shape[0]):
+        for typeid in np.where(category_data[iid])[0]:
+            category_dict.setdefault(typeid, []).append(iid)
+    user_num, item_num = trn_mat.shape
+    assert trust_mat.shape == (user_num, user_num) and category_mat.shape[0] == item_num  # _gen_uu_vv_graph's assertion
+    assert trust_mat.nnz > 0 and category_mat.nnz > item_num  # every item has its type, some a task too
+    names = [line.split("\t")[1] for line in (root / "category_ids.tsv").read_text().splitlines()]
+    items = [line.split("\t")[1] for line in (root / "item_ids.tsv").read_text().splitlines()]
+    assert names[:3] == ["model", "dataset", "space"] and all(n.startswith("task:") for n in names[3:])
+    for typeid, members in category_dict.items():
+        if typeid < 3:
+            assert all(items[i].startswith(names[typeid] + ":") for i in members)
+    assert (trn_mat != tst_mat).nnz == trn_mat.nnz + tst_mat.nnz  # disjoint
+    # MHCN's _build_motif_induced_adjacency_matrix starts from S = trust, Y = trn: the products it needs
+    assert (trust_mat.multiply(trust_mat.T)).shape == (user_num, user_num) and (trn_mat.dot(trn_mat.T)).shape == (user_num, user_num)
+
+
+def sslrec_read_cf(file_name: Path) -> np.ndarray:
+    """DataHandlerKG._read_cf."""
+    inter_mat = list()
+    lines = open(file_name, "r").readlines()
+    for l in lines:  # noqa: E741 (the handler's name)
+        tmps = l.strip()
+        inters = [int(i) for i in tmps.split(" ")]
+        u_id, pos_ids = inters[0], inters[1:]
+        pos_ids = list(set(pos_ids))
+        for i_id in pos_ids:
+            inter_mat.append([u_id, i_id])
+    return np.array(inter_mat)
+
+
+def sslrec_read_triplets(triplet_file: Path) -> np.ndarray:
+    """DataHandlerKG._read_triplets: unique canonical triples, inverses, +1 for 'interact'."""
+    can_triplets_np = np.loadtxt(triplet_file, dtype=np.int32)
+    can_triplets_np = np.unique(can_triplets_np, axis=0)
+    inv_triplets_np = can_triplets_np.copy()
+    inv_triplets_np[:, 0] = can_triplets_np[:, 2]
+    inv_triplets_np[:, 2] = can_triplets_np[:, 0]
+    inv_triplets_np[:, 1] = can_triplets_np[:, 1] + max(can_triplets_np[:, 1]) + 1
+    can_triplets_np[:, 1] = can_triplets_np[:, 1] + 1
+    inv_triplets_np[:, 1] = inv_triplets_np[:, 1] + 1
+    return np.concatenate((can_triplets_np, inv_triplets_np), axis=0)
+
+
+@pytest.mark.parametrize("variant", ["1hop", "2hop", "homo", "publish"])
+def test_sslrec_kg_reads_the_export(exports, variant):
+    root = exports / "gen" / "recommendation"
+    predir = root / "kg" / f"huggingface_{variant}_kg"  # DataHandlerKG.__init__
+    num_entities = np.genfromtxt(predir / "entity_list.txt", dtype=None, names=True).shape[0] + 1
+    for name in ("user_list.txt", "item_list.txt", "relation_list.txt"):  # KGAT's lists: same header and columns
+        listed = np.atleast_1d(np.genfromtxt(predir / name, dtype=None, names=True, encoding="utf-8"))  # one row: 0-d
+        assert listed.dtype.names == ("org_id", "remap_id") and listed["remap_id"].tolist() == list(range(len(listed)))
+    train_cf, test_cf, val_cf = (sslrec_read_cf(predir / n) for n in ("train.txt", "test.txt", "valid.txt"))
+    # _collect_ui_dict
+    n_users = max(train_cf[:, 0].max(), val_cf[:, 0].max(), test_cf[:, 0].max()) + 1
+    n_items = max(train_cf[:, 1].max(), val_cf[:, 1].max(), test_cf[:, 1].max()) + 1
+    stats = json.loads((root / "stats.json").read_text())
+    assert n_users <= stats["users"] and n_items <= stats["items"] < num_entities
+    triplets = sslrec_read_triplets(predir / "kg_final.txt")
+    assert triplets[:, [0, 2]].max() < num_entities and triplets[:, [0, 2]].min() >= 0
+    assert max(triplets[:, 1]) + 1 == 2 * stats["kg_relations"][variant] + 1  # relations, inverses and 'interact'
+    items = [line.split("\t")[1] for line in (root / "item_ids.tsv").read_text().splitlines()]
+    entities = np.genfromtxt(predir / "entity_list.txt", dtype=None, names=True, encoding="utf-8")["org_id"].tolist()
+    assert entities[: len(items)] == items  # an item's id is its entity id, as KGIN/KGCL assume
+
+
+OLD_ENV_READER = """
+import json, pickle, sys
+import numpy as np, scipy
+from scipy.sparse import coo_matrix
+out = {"numpy": np.__version__, "scipy": scipy.__version__}
+for path in sys.argv[1:]:
+    with open(path, "rb") as fs:  # DataHandlerSocial._load_one_mat
+        mat = (pickle.load(fs) != 0).astype(np.float32)
+    if type(mat) != coo_matrix:
+        mat = coo_matrix(mat)
+    out[path] = [list(mat.shape), sorted(zip(mat.row.tolist(), mat.col.tolist()))]
+print(json.dumps(out))
+"""
+
+
+def test_pickles_load_under_sslrec_numpy_and_scipy(exports):
+    """SSLRec's environment is numpy 1.22 / scipy 1.7; .ci/run installs the oldest it can (there:
+    Python 3.8 with exactly those) and names its interpreter in HKG_OLD_NUMPY_PYTHON."""
+    python = os.environ.get("HKG_OLD_NUMPY_PYTHON")
+    if not python:
+        pytest.skip("HKG_OLD_NUMPY_PYTHON is not set (.ci/run sets it)")
+    root = exports / "gen" / "recommendation"
+    paths = sorted(str(p) for p in root.rglob("*.pkl"))
+    assert len(paths) == 8
+    result = subprocess.run([python, "-c", OLD_ENV_READER, *paths], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    old = json.loads(result.stdout)
+    assert int(old["numpy"].split(".")[0]) == 1, old["numpy"]  # really an old numpy
+    for path in paths:
+        mat = sslrec_load_one_mat(Path(path))
+        assert old[path] == [list(mat.shape), sorted([r, c] for r, c in zip(mat.row.tolist(), mat.col.tolist()))]
+
+
+def libkge_load_map(filename: Path, as_list: bool = False, delimiter: str = "\t") -> list | dict:
+    """kge.dataset.Dataset._load_map (no pickle cache, duplicates not ignored)."""
+    n = 0
+    dictionary = {}
+    with open(filename, "r") as file:
+        for line in file:
+            key, value = line.split(delimiter, maxsplit=1)
+            value = value.rstrip("\n")
+            if as_list:
+                key = int(key)
+                n = max(n, key + 1)
+            if key in dictionary:
+                raise KeyError(f"{filename} contains duplicated keys")
+            dictionary[key] = value
+    if as_list:
+        array = [None] * n
+        for index, value in dictionary.items():
+            array[index] = value
+        return array
+    return dictionary
+
+
+def libkge_load_triples(filename: Path, delimiter: str = "\t") -> np.ndarray:
+    """kge.dataset.Dataset._load_triples (without the torch.from_numpy)."""
+    import pandas as pd
+
+    return pd.read_csv(filename, sep=delimiter, dtype=np.int32, header=None, usecols=range(0, 3)).to_numpy()
+
+
+def libkge_dataset_config(folder: Path) -> dict:
+    """Config.load of dataset.yaml as Dataset.create calls it: YAML, then dotted keys flattened."""
+    import yaml
+
+    def flat(prefix: str, value) -> dict:
+        if isinstance(value, dict):
+            return {k: v for key, sub in value.items() for k, v in flat(f"{prefix}.{key}" if prefix else key, sub).items()}
+        return {prefix: value}
+
+    return flat("", yaml.safe_load((folder / "dataset.yaml").read_text()))
+
+
+def test_libkge_dataset_create_reads_the_export(exports, generated_store):
+    folder = exports / "gen" / "tracing"
+    config = libkge_dataset_config(folder)
+    assert config["dataset.name"] == "huggingface"  # HuggingBench's configs: dataset.name: huggingface
+    entity_ids = libkge_load_map(folder / config["dataset.files.entity_ids.filename"], as_list=True)
+    relation_ids = libkge_load_map(folder / config["dataset.files.relation_ids.filename"], as_list=True)
+    assert config["dataset.files.entity_ids.type"] == config["dataset.files.relation_ids.type"] == "map"
+    assert config["dataset.num_entities"] == len(entity_ids) and config["dataset.num_relations"] == len(relation_ids)
+    splits = {}
+    for split in ("train", "valid", "test"):  # Dataset.create(preload_data=True)
+        assert config[f"dataset.files.{split}.type"] == "triples"
+        splits[split] = libkge_load_triples(folder / config[f"dataset.files.{split}.filename"])
+        assert len(splits[split]) == config[f"dataset.files.{split}.size"] > 0
+        assert splits[split].dtype == np.int32 and splits[split][:, [0, 2]].max() < len(entity_ids)
+    stats = json.loads((folder / "stats.json").read_text())
+    n = stats["lineage_triples"]  # the paper's split: about 0.9 % / 0.9 %
+    assert abs(len(splits["valid"]) - 0.009 * n) <= 1 and abs(len(splits["test"]) - 0.009 * n) <= 1
+    # the release direction: head = base model; the store says derived fineTunedFrom base
+    store = open_read_only(generated_store)
+    finetune = relation_ids.index("model_finetune_model")
+    base, _, derived = next(t for t in splits["train"].tolist() if t[1] == finetune)
+    ask = (f"ASK {{ <{BASE}model/{entity_ids[derived].split(':', 1)[1]}> hkg:fineTunedFrom "
+           f"<{BASE}model/{entity_ids[base].split(':', 1)[1]}> }}")
+    assert bool(run(store, ask))
+
+
+def test_tracing_warns_when_coverage_cannot_give_the_ratio(generated_store, tmp_path):
+    result = run_module("bench", "export", "tracing", "--store", generated_store, "-o", tmp_path, "--valid-ratio", "0.3", "--test-ratio", "0.3")
+    assert result.returncode == 0, result.stderr
+    stats = json.loads((tmp_path / "stats.json").read_text())
+    assert stats["valid"] < stats["valid_wanted"]
+    assert f"asked for {stats['valid_wanted']} valid + {stats['test_wanted']} test of {stats['lineage_triples']}" in result.stderr
+    quiet = run_module("bench", "export", "tracing", "--store", generated_store, "-o", tmp_path / "default")
+    assert "warning" not in quiet.stderr
+
+
+def test_cogdl_node_dataset_reads_the_export(exports):
+    """NodeDataset.__init__: torch.load(path), scale_feats (StandardScaler on x), metric from y."""
+    torch = pytest.importorskip("torch", reason=".ci/run installs torch")
+    from sklearn.preprocessing import StandardScaler
+
+    out = exports / "gen" / "classification"
+    stats = json.loads((out / "stats.json").read_text())
+    for features in ("binary", "tfidf"):
+        data = torch.load(out / f"huggingface_{features}.pt")
+        if stats["torch_export"] == "dict":  # without CogDL: Graph's keyword arguments
+            assert sorted(data) == ["edge_index", "test_mask", "train_mask", "val_mask", "x", "y"]
+            x, y, edge_index = data["x"], data["y"], data["edge_index"]
+            masks = [data[m] for m in ("train_mask", "val_mask", "test_mask")]
+        else:
+            x, y, edge_index, masks = data.x, data.y, data.edge_index, [data.train_mask, data.val_mask, data.test_mask]
+        scaled = StandardScaler().fit(x.numpy()).transform(x.numpy())  # scale_feats
+        assert scaled.shape == (stats["nodes"], stats["features"][features]) and np.isfinite(scaled).all()
+        assert len(y.shape) > 1  # NodeDataset picks metric "multilabel_f1"
+        assert y.shape == (stats["nodes"], stats["labels"]) and y.dtype == torch.float32
+        assert edge_index.shape == (2, stats["edges"]) and int(edge_index.max()) < stats["nodes"]
+        assert [int(m.sum()) for m in masks] == [stats["train"], stats["valid"], stats["test"]]
+        assert all(m.dtype == torch.bool for m in masks) and not (masks[0] & masks[2]).any()
+
+
+def test_features_are_offline_and_documented(exports):
+    out = exports / "gen" / "classification"
+    data, features = np.load(out / "data.npz"), json.loads((out / "features.json").read_text())
+    assert data["x_binary"].shape[1] == len(features["binary"]) and set(np.unique(data["x_binary"]).tolist()) <= {0.0, 1.0}
+    assert data["x_tfidf"].shape[1] == len(features["tfidf"]) == 512
+    norms = np.linalg.norm(data["x_tfidf"], axis=1)
+    assert np.allclose(norms[norms > 0], 1, atol=1e-5) and (norms > 0).mean() > 0.9
+    node_type = data["node_type"]
+    assert (data["x_binary"][np.arange(len(node_type)), node_type] == 1).all()  # type bits
+
+
+def test_front_matter_is_removed_as_huggingface_hub_reads_it(exports, generated_store):
+    """text.tsv holds the name and the README body only: the body as huggingface_hub's RepoCard
+    parses it (so pipeline_tag / task_categories never reach a node's text), unless
+    --keep-front-matter."""
+    from huggingface_hub import RepoCard
+
+    from hkg_rdf.bench.common import clean
+    from hkg_rdf.bench.export_classification import TEXT_CHARS, strip_front_matter
+
+    store = open_read_only(generated_store)
+    rows = run(store, "SELECT ?id ?name ?d WHERE { ?m a hkg:Model ; hkg:name ?name ; hkg:description ?d ; hkg:id ?id } LIMIT 300")
+    checked = with_yaml = 0
+    for row in rows:
+        description = row["d"].value
+        body, cut = strip_front_matter(description)
+        assert not cut
+        card = RepoCard(description, ignore_metadata_errors=True)
+        assert body == card.text
+        with_yaml += body != description
+        checked += 1
+    assert checked == 300 and with_yaml > 30
+    out = exports / "gen" / "classification"
+    text = dict(line.split("\t", 1) for line in (out / "text.tsv").read_text(encoding="utf-8").splitlines())
+    assert all("pipeline_tag:" not in t and "task_categories:" not in t for t in text.values())
+    assert json.loads((out / "stats.json").read_text())["front_matter"] == "removed"
+    name = next(iter(run(store, "SELECT ?n ?d WHERE { ?m a hkg:Model ; hkg:name ?n ; hkg:description ?d FILTER(STRSTARTS(?d, '---')) } ORDER BY ?n LIMIT 1")))
+    assert clean(f"{name['n'].value} {strip_front_matter(name['d'].value)[0]}")[:TEXT_CHARS] in text.values()
+
+
+def test_no_label_name_leaks_through_test_node_text(cli, exports, generated_store, tmp_path):
+    """By construction the text is name + README body: the metadata that names the gold task is
+    gone. Against --keep-front-matter (the old behaviour), where it leaks for a third of test nodes."""
+    def leaks(out: Path) -> tuple[int, int]:
+        labels = [line.split("\t")[1].split(":", 1)[1] for line in (out / "label_ids.tsv").read_text().splitlines()]
+        gold = {int(n): [labels[int(x)] for x in ls.split()] for n, ls in (line.split("\t") for line in (out / "labels.tsv").read_text().splitlines())}
+        test = [int(r.split("\t")[0]) for r in (out / "node_ids.tsv").read_text().splitlines() if r.endswith("\ttest")]
+        text = dict((int(i), t) for i, t in (line.split("\t", 1) for line in (out / "text.tsv").read_text(encoding="utf-8").splitlines()))
+        metadata = sum(f"pipeline_tag: {g}" in text[n] or f"task_categories: - {g}" in text[n] for n in test for g in gold[n])
+        return metadata, len(test)
+
+    must(cli("bench", "export", "classification", "--store", generated_store, "-o", tmp_path, "--keep-front-matter"))
+    kept, n_test = leaks(tmp_path)
+    removed, _ = leaks(exports / "gen" / "classification")
+    assert removed == 0 and kept > n_test / 4

@@ -39,6 +39,7 @@ from .splits import ordered_split
 SPLITS = ("train", "valid", "test")
 MASKS = ("train_mask", "val_mask", "test_mask")  # CogDL's names
 TEXT_CHARS = 4000  # of name + README body, enough for TF-IDF or a BERT-sized encoder
+DESCRIPTION_CHARS = 16000  # what nodes.rq reads of a README: room for the front matter
 TFIDF_TERMS = 512
 TOKEN = re.compile(r"[a-z0-9]+")
 # The YAML block huggingface_hub's RepoCard reads as metadata (repocard.REGEX_YAML_BLOCK).
@@ -46,13 +47,14 @@ FRONT_MATTER = re.compile(r"^(\s*---(?:\r\n|\r|\n))([\S\s]*?)((?:\r\n|\r|\n)---[
 OPENER = re.compile(r"^\s*---(?:\r\n|\r|\n)")
 
 
-def strip_front_matter(description: str) -> tuple[str, bool]:
-    """The README without its YAML front matter, and whether the block was cut off (the
-    description read is a prefix: an opener without its closing line drops the whole text)."""
+def strip_front_matter(description: str, complete: bool = True) -> tuple[str, bool]:
+    """The README without its YAML front matter, as huggingface_hub's RepoCard splits it, and
+    whether the text was dropped: a prefix of a README (``complete=False``) that opens a block
+    without closing it may hold nothing but metadata."""
     match = FRONT_MATTER.search(description)
     if match:
         return description[match.end():], False
-    if OPENER.match(description):
+    if not complete and OPENER.match(description):
         return "", True
     return description, False
 
@@ -65,7 +67,8 @@ def export(store, out: Path, namer: Namer, seed: int, ratios: tuple[float, float
     unterminated: set[str] = set()
     for node, cls, created, name, description in stream(store, "nodes"):  # streamed: descriptions are long
         key = namer.entity(node)
-        body, cut = (description or "", False) if keep_front_matter else strip_front_matter(description or "")
+        description = description or ""
+        body, cut = (description, False) if keep_front_matter else strip_front_matter(description, len(description) < DESCRIPTION_CHARS)
         if cut:
             unterminated.add(key)
         row = (Namer.relation(cls).lower(), hub_datetime(created) if created else "", clean(" ".join(x for x in (name, body) if x))[:TEXT_CHARS])

@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-BASELINES = {"recommendation": ("popularity", "itemknn"), "classification": ("propagation", "tfidf"), "tracing": ("names", "transe")}
+BASELINES = {"recommendation": ("popularity", "itemknn", "gfcf"), "classification": ("propagation", "tfidf"), "tracing": ("names", "transe")}
 
 
 def step(label: str, *args: object) -> float:

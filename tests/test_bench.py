@@ -198,6 +198,27 @@ def test_f1_by_hand():
     assert scores["micro_f1"] == pytest.approx(4 / 7)  # TP 2, FP 1, FN 2
     assert scores["macro_f1"] == pytest.approx((2 / 3 + 1 + 0 + 0) / 4)
     assert f1_scores({0: {1}}, {})["micro_f1"] == 0.0
+    assert f1_scores({0: {1}}, {0: {1}}, n_labels=4)["macro_f1"] == 0.25  # absent labels score 0, as in scikit-learn
+
+
+def test_f1_equals_scikit_learn_on_a_baseline(cli, exports, tmp_path):
+    """micro-F1 (CogDL's MultiLabelMicroF1 is scikit-learn's micro average) and macro-F1 over all
+    labels, against sklearn.metrics.f1_score on the label-indicator matrices, to 1e-15."""
+    from sklearn.metrics import f1_score
+
+    split = exports / "gen" / "classification"
+    must(cli("bench", "baseline", "classification", "--split", split, "--method", "tfidf", "-o", tmp_path / "p.tsv"))
+    ours = json.loads(must(cli("bench", "eval", "classification", "--split", split, "--predictions", tmp_path / "p.tsv", "--json")).stdout)
+    n_labels = len((split / "label_ids.tsv").read_text().splitlines())
+    gold = {int(n): [int(x) for x in ls.split()] for n, ls in (line.split("\t") for line in (split / "labels.tsv").read_text().splitlines())}
+    guess = {int(n): [int(x) for x in ls.split()] for n, ls in (line.split("\t") for line in (tmp_path / "p.tsv").read_text().splitlines())}
+    test = sorted(guess)
+    Y, P = np.zeros((len(test), n_labels), dtype=int), np.zeros((len(test), n_labels), dtype=int)
+    for row, node in enumerate(test):
+        Y[row, gold[node]] = 1
+        P[row, guess[node]] = 1
+    assert abs(ours["micro_f1"] - f1_score(Y, P, average="micro")) <= 1e-15
+    assert abs(ours["macro_f1"] - f1_score(Y, P, average="macro", zero_division=0)) <= 1e-15
 
 
 def test_filtered_mrr_by_hand():
@@ -605,3 +626,41 @@ def test_no_label_name_leaks_through_test_node_text(cli, exports, generated_stor
     kept, n_test = leaks(tmp_path)
     removed, _ = leaks(exports / "gen" / "classification")
     assert removed == 0 and kept > n_test / 4
+
+
+def sslrec_metric(test_data: list[list[int]], sorted_items: list[list[int]], k: int) -> tuple[float, float]:
+    """trainer/metrics.py of SSLRec (HKUDS/SSLRec): Metric.get_label, .recall and .ndcg summed
+    over one batch, divided by the number of test users as Metric.eval does."""
+    r = []
+    for i in range(len(test_data)):  # get_label
+        ground_true = test_data[i]
+        pred = list(map(lambda x: x in ground_true, sorted_items[i]))
+        r.append(np.array(pred).astype("float"))
+    r = np.array(r).astype("float")
+    right_pred = r[:, :k].sum(1)  # recall
+    recall = np.sum(right_pred / np.array([len(test_data[i]) for i in range(len(test_data))]))
+    pred_data = r[:, :k]  # ndcg
+    test_matrix = np.zeros((len(pred_data), k))
+    for i, items in enumerate(test_data):
+        length = k if k <= len(items) else len(items)
+        test_matrix[i, :length] = 1
+    idcg = np.sum(test_matrix * 1. / np.log2(np.arange(2, k + 2)), axis=1)
+    dcg = np.sum(pred_data * (1. / np.log2(np.arange(2, k + 2))), axis=1)
+    idcg[idcg == 0.] = 1.
+    ndcg = dcg / idcg
+    ndcg[np.isnan(ndcg)] = 0.
+    return recall / len(test_data), np.sum(ndcg) / len(test_data)
+
+
+@pytest.mark.parametrize("method", ["popularity", "gfcf"])
+def test_recommendation_metrics_equal_sslrec(cli, exports, tmp_path, method):
+    split = exports / "gen" / "recommendation"
+    must(cli("bench", "baseline", "recommendation", "--split", split, "--method", method, "-o", tmp_path / "p.tsv"))
+    ours = json.loads(must(cli("bench", "eval", "recommendation", "--split", split, "--predictions", tmp_path / "p.tsv", "--json")).stdout)
+    test = {int(ids[0]): [int(i) for i in ids[1:]] for ids in (line.split() for line in (split / "test.txt").read_text().splitlines())}
+    ranked = {int(u): [int(i) for i in items.split()] for u, items in (line.split("\t") for line in (tmp_path / "p.tsv").read_text().splitlines())}
+    users = sorted(test)
+    assert all(len(ranked[u]) == 40 for u in users)  # SSLRec's topk(max(k)) is a full 40 per user
+    for k in (5, 10, 20, 40):
+        recall, ndcg = sslrec_metric([test[u] for u in users], [ranked[u] for u in users], k)
+        assert abs(ours[f"recall@{k}"] - recall) <= 1e-15 and abs(ours[f"ndcg@{k}"] - ndcg) <= 1e-15

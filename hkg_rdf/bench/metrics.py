@@ -15,9 +15,8 @@ over users with at least one test item (users without any are skipped; a user wi
 but no predictions scores 0). Ties in scores are broken by the smaller item id.
 Classification: micro-F1 over all (node, label) decisions of the evaluated nodes (CogDL's
 MultiLabelMicroF1 = scikit-learn's f1_score(average="micro")); macro-F1 is the mean per-label
-F1 over the labels that occur in the gold labels or the predictions of those nodes, as
-scikit-learn's f1_score(average="macro") computes it on the label-indicator matrix restricted
-to those columns (a label neither true nor predicted anywhere is left out, not counted as 0).
+F1 over all labels of label_ids.tsv, a label neither true nor predicted for those nodes scoring
+0, as scikit-learn's f1_score(average="macro") computes it on the label-indicator matrix.
 Tracing: head ranking by default (the base model of (relation, derived model), what
 HuggingBench's LibKGE configs select on), tail ranking with --predict tail; filtered (the other
 known answers of the query in train, valid and test are removed); ties in scores count half
@@ -82,7 +81,11 @@ def evaluate_recommendation(split: Path, predictions: Path, on: str = "test") ->
     return recommendation_scores(read_user_items(split / "train.txt"), read_user_items(split / f"{on}.txt"), read_predictions(predictions, 1))
 
 
-def f1_scores(truth: dict[int, set[int]], predicted: dict[int, set[int]]) -> dict:
+def f1_scores(truth: dict[int, set[int]], predicted: dict[int, set[int]], n_labels: int | None = None) -> dict:
+    """Micro- and macro-F1 of the nodes in ``truth``. Macro averages over all ``n_labels``
+    labels, one absent from both gold and predictions scoring 0 (scikit-learn's
+    ``f1_score(average="macro")`` on the full indicator matrix); without ``n_labels``, over the
+    labels that occur."""
     tp, fp, fn = defaultdict(int), defaultdict(int), defaultdict(int)
     for node, gold in truth.items():
         guess = predicted.get(node, set())
@@ -93,8 +96,8 @@ def f1_scores(truth: dict[int, set[int]], predicted: dict[int, set[int]]) -> dic
         for label in gold - guess:
             fn[label] += 1
     TP, FP, FN = sum(tp.values()), sum(fp.values()), sum(fn.values())
-    labels = set(tp) | set(fp) | set(fn)
-    per_label = [2 * tp[x] / (2 * tp[x] + fp[x] + fn[x]) for x in sorted(labels)]
+    labels = range(n_labels) if n_labels is not None else sorted(set(tp) | set(fp) | set(fn))
+    per_label = [2 * tp[x] / (2 * tp[x] + fp[x] + fn[x]) if tp[x] + fp[x] + fn[x] else 0.0 for x in labels]
     return {
         "nodes": len(truth),
         "micro_f1": 2 * TP / (2 * TP + FP + FN) if TP + FP + FN else 0.0,
@@ -115,7 +118,8 @@ def read_labels(split: Path, on: str) -> dict[int, set[int]]:
 def evaluate_classification(split: Path, predictions: Path, on: str = "test") -> dict:
     truth = read_labels(split, on)
     predicted = {key[0]: {c for c, _ in cands} for key, cands in read_predictions(predictions, 1).items()}
-    return f1_scores(truth, predicted)
+    n_labels = sum(1 for _ in need(split / "label_ids.tsv").open(encoding="utf-8"))
+    return f1_scores(truth, predicted, n_labels)
 
 
 def read_triples(path: Path) -> list[tuple[int, int, int]]:

@@ -139,7 +139,8 @@ def test_classification_split_is_temporal_and_consistent(exports):
     assert data["edge_index"].shape == (2, len(edges))
     stats = json.loads((out / "stats.json").read_text())
     assert stats["nodes"] == len(rows) and stats["edges"] == len(edges)
-    assert sorted(data) == ["edge_index", "edge_type", "node_type", "test_mask", "train_mask", "val_mask", "x_binary", "x_tfidf", "y"]
+    assert sorted(data) == ["edge_index", "edge_type", "node_type", "test_mask", "train_mask", "val_mask", "x_binary",
+                            "x_tfidf_data", "x_tfidf_indices", "x_tfidf_indptr", "y"]
 
 
 def test_classification_random_split_follows_the_seed(cli, generated_store, tmp_path):
@@ -575,8 +576,11 @@ def test_features_are_offline_and_documented(exports):
     out = exports / "gen" / "classification"
     data, features = np.load(out / "data.npz"), json.loads((out / "features.json").read_text())
     assert data["x_binary"].shape[1] == len(features["binary"]) and set(np.unique(data["x_binary"]).tolist()) <= {0.0, 1.0}
-    assert data["x_tfidf"].shape[1] == len(features["tfidf"]) == 512
-    norms = np.linalg.norm(data["x_tfidf"], axis=1)
+    from scipy.sparse import csr_matrix
+
+    x_tfidf = csr_matrix((data["x_tfidf_data"], data["x_tfidf_indices"], data["x_tfidf_indptr"]), shape=(len(data["y"]), len(features["tfidf"])))
+    assert len(features["tfidf"]) == 256 and x_tfidf.dtype == np.float32
+    norms = np.linalg.norm(x_tfidf.toarray(), axis=1)
     assert np.allclose(norms[norms > 0], 1, atol=1e-5) and (norms > 0).mean() > 0.9
     node_type = data["node_type"]
     assert (data["x_binary"][np.arange(len(node_type)), node_type] == 1).all()  # type bits

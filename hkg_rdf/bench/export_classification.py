@@ -10,8 +10,8 @@ Written under OUT/::
                     README's YAML front matter (which names the gold task: pipeline_tag,
                     task_categories) is removed unless --keep-front-matter
     data.npz        edge_index [2,E] int64, edge_type [E], y [N,L] uint8, node_type [N],
-                    train_mask val_mask test_mask [N] bool, x_binary [N,B] float32,
-                    x_tfidf [N,T] float32 (CogDL's field names)
+                    train_mask val_mask test_mask [N] bool, x_binary [N,B] float32 (CogDL's
+                    field names), x_tfidf_{data,indices,indptr}: the [N,T] float32 TF-IDF as CSR
     features.json   what each column of x_binary and x_tfidf is
     huggingface_binary.pt huggingface_tfidf.pt   only with torch: one per feature type as
                     HuggingBench ships them; a cogdl.data.Graph when CogDL imports, else a
@@ -21,8 +21,8 @@ Written under OUT/::
 Features are computed here, offline, from the graph alone (no model downloads):
 binary  the node's type (model, dataset) and, per edge relation and direction, whether it has
         such an edge: structure only, no tags or text (a model's tags include its pipeline tag)
-tfidf   sublinear TF-IDF of text.tsv over the TFIDF_TERMS terms found in most training nodes,
-        each row L2-normalised (vocabulary and IDF from training nodes only)
+tfidf   sublinear TF-IDF of text.tsv over the 256 terms found in most training nodes, each
+        row L2-normalised (vocabulary and IDF from training nodes only)
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ SPLITS = ("train", "valid", "test")
 MASKS = ("train_mask", "val_mask", "test_mask")  # CogDL's names
 TEXT_CHARS = 4000  # of name + README body, enough for TF-IDF or a BERT-sized encoder
 DESCRIPTION_CHARS = 16000  # what nodes.rq reads of a README: room for the front matter
-TFIDF_TERMS = 512
+TFIDF_TERMS = 256  # dense in the .pt: 1.5 M nodes x 256 float32 = 1.5 GB at full scale
 TOKEN = re.compile(r"[a-z0-9]+")
 # The YAML block huggingface_hub's RepoCard reads as metadata (repocard.REGEX_YAML_BLOCK).
 FRONT_MATTER = re.compile(r"^(\s*---(?:\r\n|\r|\n))([\S\s]*?)((?:\r\n|\r|\n)---[ \t]*(\r\n|\n|$))")
@@ -113,11 +113,11 @@ def export(store, out: Path, namer: Namer, seed: int, ratios: tuple[float, float
     edge_type = np.array([relations.index(r) for _, _, r in edges], dtype=np.int64)
     x_binary, binary_columns = binary_features(node_type, types, edge_index, edge_type, relations)
     x_tfidf, terms = tfidf_features(texts, parts[0])
-    arrays = {"edge_index": edge_index, "edge_type": edge_type, "y": y, "node_type": node_type,
-              "x_binary": x_binary, "x_tfidf": x_tfidf, **masks}
+    arrays = {"edge_index": edge_index, "edge_type": edge_type, "y": y, "node_type": node_type, "x_binary": x_binary,
+              "x_tfidf_data": x_tfidf.data, "x_tfidf_indices": x_tfidf.indices, "x_tfidf_indptr": x_tfidf.indptr, **masks}
     write_npz(out / "data.npz", arrays)
     write_json(out / "features.json", {"binary": binary_columns, "tfidf": terms})
-    torch_export = _write_torch(out, arrays)
+    torch_export = _write_torch(out, {**arrays, "x_tfidf": x_tfidf})
 
     stats = {
         "task": "classification", "seed": seed, "ratios": list(ratios), "split": split,
@@ -148,29 +148,31 @@ def binary_features(node_type, types: list[str], edge_index, edge_type, relation
 
 
 def tfidf_features(texts: list[str], train: list[int]):
-    """Sublinear TF-IDF rows (L2-normalised) over the terms in most training documents; ties
-    in document frequency go to the smaller term, so the columns are deterministic."""
+    """Sublinear TF-IDF rows (L2-normalised, float32 CSR) over the terms in most training
+    documents; ties in document frequency go to the smaller term, so the columns are deterministic."""
     import numpy as np
-    from scipy.sparse import csr_matrix
+    from scipy.sparse import csr_matrix, diags
 
     df = Counter(t for n in train for t in set(TOKEN.findall(texts[n].lower())))
     terms = sorted(sorted(df, key=lambda t: (-df[t], t))[:TFIDF_TERMS])
     column = {t: j for j, t in enumerate(terms)}
-    idf = np.array([math.log((1 + len(train)) / (1 + df[t])) + 1 for t in terms], dtype=np.float64)
+    idf = [math.log((1 + len(train)) / (1 + df[t])) + 1 for t in terms]
     rows, cols, vals = [], [], []
     for i, text in enumerate(texts):
         for term, count in sorted(Counter(t for t in TOKEN.findall(text.lower()) if t in column).items()):
             rows.append(i)
             cols.append(column[term])
             vals.append((1 + math.log(count)) * idf[column[term]])
-    x = csr_matrix((vals, (rows, cols)), shape=(len(texts), len(terms))).toarray()
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    return (x / np.maximum(norms, 1e-12)).astype(np.float32), terms
+    x = csr_matrix((np.array(vals, dtype=np.float64), (rows, cols)), shape=(len(texts), len(terms)))
+    norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+    return (diags(1 / np.maximum(norms, 1e-12)) @ x).astype(np.float32).tocsr(), terms
 
 
 def _write_torch(out: Path, arrays: dict) -> str | None:
     """One ``huggingface_<features>.pt`` per feature type: a cogdl Graph if CogDL imports, a dict
     of tensors (Graph's keyword arguments) with torch alone; None without torch."""
+    import numpy as np
+
     try:
         import torch
     except ImportError:
@@ -182,6 +184,8 @@ def _write_torch(out: Path, arrays: dict) -> str | None:
     shared = {key: torch.from_numpy(arrays[key]) for key in ("edge_index", *MASKS)}
     shared["y"] = torch.from_numpy(arrays["y"].astype("float32"))  # BCEWithLogitsLoss wants float targets
     for features in ("binary", "tfidf"):
-        fields = {"x": torch.from_numpy(arrays[f"x_{features}"]), **shared}
+        x = arrays[f"x_{features}"]
+        fields = {"x": torch.from_numpy(x if isinstance(x, np.ndarray) else x.toarray()), **shared}
         torch.save(Graph(**fields) if Graph else fields, out / f"huggingface_{features}.pt")
+        del fields
     return "cogdl.data.Graph" if Graph else "dict"

@@ -668,3 +668,41 @@ def test_recommendation_metrics_equal_sslrec(cli, exports, tmp_path, method):
     for k in (5, 10, 20, 40):
         recall, ndcg = sslrec_metric([test[u] for u in users], [ranked[u] for u in users], k)
         assert abs(ours[f"recall@{k}"] - recall) <= 1e-15 and abs(ours[f"ndcg@{k}"] - ndcg) <= 1e-15
+
+
+def test_metrics_equal_trec_eval(cli, exports, tmp_path):
+    """Recall@k and NDCG@k (recall_k, ndcg_cut_k) and filtered MRR / Hits@k (recip_rank,
+    success_k: one relevant answer per query, the other known answers removed from the run)
+    against trec_eval through pytrec_eval, to 1e-15."""
+    import pytrec_eval
+
+    split = exports / "gen" / "recommendation"
+    must(cli("bench", "baseline", "recommendation", "--split", split, "--method", "gfcf", "-o", tmp_path / "r.tsv"))
+    ours = json.loads(must(cli("bench", "eval", "recommendation", "--split", split, "--predictions", tmp_path / "r.tsv", "--json")).stdout)
+    qrels = {ids[0]: {i: 1 for i in ids[1:]} for ids in (line.split() for line in (split / "test.txt").read_text().splitlines())}
+    run_ = {u: {i: float(40 - r) for r, i in enumerate(items.split())} for u, items in (line.split("\t") for line in (tmp_path / "r.tsv").read_text().splitlines())}
+    measures = {f"recall.{','.join(map(str, (5, 10, 20, 40)))}", f"ndcg_cut.{','.join(map(str, (5, 10, 20, 40)))}"}
+    per_query = pytrec_eval.RelevanceEvaluator(qrels, measures).evaluate(run_)
+    assert per_query.keys() == qrels.keys()
+    for k in (5, 10, 20, 40):
+        assert abs(ours[f"recall@{k}"] - sum(q[f"recall_{k}"] for q in per_query.values()) / len(qrels)) <= 1e-15
+        assert abs(ours[f"ndcg@{k}"] - sum(q[f"ndcg_cut_{k}"] for q in per_query.values()) / len(qrels)) <= 1e-15
+
+    split = exports / "gen" / "tracing"
+    must(cli("bench", "baseline", "tracing", "--split", split, "--method", "names", "-o", tmp_path / "t.tsv"))
+    ranked = {(int(q), int(r)): [int(c.split(":")[0]) for c in cands.split()] for q, r, cands in (line.split("\t") for line in (tmp_path / "t.tsv").read_text().splitlines())}
+    (tmp_path / "order.tsv").write_text("".join(f"{q}\t{r}\t{' '.join(map(str, c))}\n" for (q, r), c in ranked.items()))  # ranked ids, no scores
+    ours = json.loads(must(cli("bench", "eval", "tracing", "--split", split, "--predictions", tmp_path / "order.tsv", "--json")).stdout)
+    known = [tuple(int(x) for x in line.split("\t")) for name in ("train", "valid", "test") for line in (split / f"{name}.del").read_text().splitlines()]
+    heads: dict = {}
+    for h, r, t in known:
+        heads.setdefault((t, r), set()).add(h)
+    qrels, run_ = {}, {}
+    for n, (h, r, t) in enumerate(tuple(int(x) for x in line.split("\t")) for line in (split / "test.del").read_text().splitlines()):
+        candidates = [c for c in ranked.get((t, r), []) if c == h or c not in heads[(t, r)]]
+        qrels[str(n)] = {str(h): 1}
+        run_[str(n)] = {str(c): float(len(candidates) - i) for i, c in enumerate(candidates)} or {"none": 0.0}
+    per_query = pytrec_eval.RelevanceEvaluator(qrels, {"recip_rank", "success.1,3,10"}).evaluate(run_)
+    assert abs(ours["mrr"] - sum(q["recip_rank"] for q in per_query.values()) / len(qrels)) <= 1e-15
+    for k in (1, 3, 10):
+        assert abs(ours[f"hits@{k}"] - sum(q[f"success_{k}"] for q in per_query.values()) / len(qrels)) <= 1e-15

@@ -156,14 +156,14 @@ def tfidf_features(texts: list[str], train: list[int]):
     df = Counter(t for n in train for t in set(TOKEN.findall(texts[n].lower())))
     terms = sorted(sorted(df, key=lambda t: (-df[t], t))[:TFIDF_TERMS])
     column = {t: j for j, t in enumerate(terms)}
-    idf = [math.log((1 + len(train)) / (1 + df[t])) + 1 for t in terms]
-    rows, cols, vals = [], [], []
+    idf = np.array([math.log((1 + len(train)) / (1 + df[t])) + 1 for t in terms])
+    codes: list[int] = []  # row * terms + column, once per token occurrence
     for i, text in enumerate(texts):
-        for term, count in sorted(Counter(t for t in TOKEN.findall(text.lower()) if t in column).items()):
-            rows.append(i)
-            cols.append(column[term])
-            vals.append((1 + math.log(count)) * idf[column[term]])
-    x = csr_matrix((np.array(vals, dtype=np.float64), (rows, cols)), shape=(len(texts), len(terms)))
+        base = i * len(terms)
+        codes.extend(base + column[t] for t in TOKEN.findall(text.lower()) if t in column)
+    keys, counts = np.unique(np.array(codes, dtype=np.int64), return_counts=True)
+    rows, cols = np.divmod(keys, max(len(terms), 1))
+    x = csr_matrix(((1 + np.log(counts)) * idf[cols], (rows, cols)), shape=(len(texts), len(terms)))
     norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
     return (diags(1 / np.maximum(norms, 1e-12)) @ x).astype(np.float32).tocsr(), terms
 

@@ -25,11 +25,12 @@ follow, sorted by name, and relations are numbered per variant.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from urllib.parse import quote
 
 from ..vocab import vocabulary
-from .common import Namer, select, write_json, write_lines
+from .common import Namer, stream, write_json, write_lines
 from .pickles import dumps_sparse
 from .splits import kcore, per_user_split
 
@@ -56,20 +57,20 @@ def _lines(pairs) -> list[str]:
     return [" ".join(map(str, [u, *sorted(items)])) for u, items in sorted(by_user.items())]
 
 
-def _list_name(name: str) -> str:
-    """A name as one whitespace- and comment-free token (numpy.genfromtxt reads these lists)."""
-    return quote(name, safe=":/@+-_.~=,!$&'()*;")
+_PLAIN = re.compile(r"[^\s#%]+")  # hub ids: nothing to escape
 
 
-def _write_list(path: Path, names) -> None:
-    write_lines(path, [LIST_HEADER, *(f"{_list_name(n)} {i}" for i, n in enumerate(names))])
+def _list_lines(names, start: int = 0) -> list[str]:
+    """``name id`` rows, each name one whitespace- and comment-free token (numpy.genfromtxt
+    reads these lists; '#' would start a comment): anything else is percent-encoded."""
+    return [f"{n if _PLAIN.fullmatch(n) else quote(n, safe='')} {i}" for i, n in enumerate(names, start)]
 
 
 def export(store, out: Path, namer: Namer, seed: int, ratios: tuple[float, float, float], k_core: int) -> dict:
     import numpy as np
 
     rng = np.random.default_rng(seed)
-    likes = sorted({(namer.entity(u), namer.entity(i)) for u, i in select(store, "likes")})
+    likes = sorted({(namer.entity(u), namer.entity(i)) for u, i in stream(store, "likes")})
     likes = kcore(likes, k_core)
     users = sorted({u for u, _ in likes})
     items = sorted({i for _, i in likes})
@@ -90,10 +91,10 @@ def export(store, out: Path, namer: Namer, seed: int, ratios: tuple[float, float
             (folder / name).write_bytes(data)
 
     social = out / "social" / "huggingface"
-    follows = sorted({(uid[a], uid[b]) for a, b in ((namer.entity(x), namer.entity(y)) for x, y in select(store, "follows")) if a in uid and b in uid and a != b})
+    follows = sorted({(uid[a], uid[b]) for a, b in ((namer.entity(x), namer.entity(y)) for x, y in stream(store, "follows")) if a in uid and b in uid and a != b})
     (social / "trust_mat.pkl").write_bytes(dumps_sparse(_coo(follows, (len(users), len(users)))))
 
-    kg = sorted({(namer.entity(h), Namer.relation(r), namer.entity(t)) for h, r, t in select(store, "kg")})
+    kg = sorted({(namer.entity(h), Namer.relation(r), namer.entity(t)) for h, r, t in stream(store, "kg")})
     defined_for = Namer.relation(vocabulary().relation("model_definedFor_task").prop)
     tasks = sorted({t for h, r, t in kg if r == defined_for and h in iid})
     categories = [*ITEM_TYPES, *tasks]
@@ -132,6 +133,7 @@ def _write_kg(root: Path, kg: list[tuple[str, str, str]], items: list[str], user
         "publish": [x for x in one_hop if x[1] == publishes and x[2] in item_set],
     }
     stats: dict = {"kg_triples": {}, "kg_entities": {}, "kg_relations": {}}
+    item_lines, user_lines = _list_lines(items), [LIST_HEADER, *_list_lines(users)]
     for variant, triples in variants.items():
         folder = root / f"huggingface_{variant}_kg"
         others = sorted({e for h, _, t in triples for e in (h, t)} - item_set)
@@ -140,10 +142,10 @@ def _write_kg(root: Path, kg: list[tuple[str, str, str]], items: list[str], user
         relations = sorted({r for _, r, _ in triples})
         rid = {r: n for n, r in enumerate(relations)}
         write_lines(folder / "kg_final.txt", (f"{eid[h]} {rid[r]} {eid[t]}" for h, r, t in triples))
-        _write_list(folder / "entity_list.txt", entities)
-        _write_list(folder / "relation_list.txt", relations)
-        _write_list(folder / "user_list.txt", users)
-        _write_list(folder / "item_list.txt", items)
+        write_lines(folder / "entity_list.txt", [LIST_HEADER, *item_lines, *_list_lines(others, len(items))])
+        write_lines(folder / "relation_list.txt", [LIST_HEADER, *_list_lines(relations)])
+        write_lines(folder / "user_list.txt", user_lines)
+        write_lines(folder / "item_list.txt", [LIST_HEADER, *item_lines])
         for name, lines in split_lines.items():
             write_lines(folder / name, lines)
         stats["kg_triples"][variant] = len(triples)

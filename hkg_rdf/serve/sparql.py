@@ -367,11 +367,16 @@ def _graph_result(triples: list, media_type: str, truncated: bool) -> QueryResul
 
 
 def run_update(store_dir, text: str, allow_remote: bool = False) -> str:
-    """Check and apply an update atomically (a new store version, swapped in when it succeeds)."""
+    """Check and apply an update atomically (a new store version, swapped in when it succeeds).
+
+    The new version's search index is left to its first reader (built in the background by
+    the server): rebuilding it here, inside a worker bounded by the query timeout, would get
+    a large store's update killed and lost.
+    """
     from pathlib import Path
 
     from ..store import load_atomically
 
     check_operation(Operation("update", text), allow_remote, False, PREFIXES)
-    version = load_atomically(Path(store_dir), lambda store: store.update(text, prefixes=PREFIXES))
+    version = load_atomically(Path(store_dir), lambda store: store.update(text, prefixes=PREFIXES), index=False)
     return version.name

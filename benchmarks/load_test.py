@@ -11,6 +11,13 @@ number of requests is done or a time limit passes, whichever comes first:
 - ``entity-turtle``: GET an entity IRI with Accept: text/turtle, following the 303 to its data;
 - ``lineage-query``: GET /sparql with examples/queries/lineage-up.rq (SPARQL JSON results).
 
+With ``--store DIR`` it serves that store instead (e.g. one loaded from a scale-1.0 synthetic
+release; it is opened read-only, never changed). Entities are then a seeded random sample of
+derived models (the pages with lineage to draw), and the lineage scenarios run the example
+queries ``lineage-up.rq`` and ``lineage-down.rq`` from those models, each request with another
+start (``--down-from-bases``: lineage-down from their bases, i.e. from popular models with big
+families).
+
 Every request must answer 200 (a 303 is followed); anything else, or a transport error,
 counts as an error and makes the exit code 1. Traffic goes to 127.0.0.1 only; each client
 connects from its own loopback address (127.0.0.2, 127.0.0.3, ...), as distinct clients would,
@@ -23,6 +30,7 @@ cheap requests that succeeded and their p50/p99, and what the flooding clients g
 
     python benchmarks/load_test.py                      # 2000 requests per scenario, 8 clients
     python benchmarks/load_test.py --requests 500 --concurrency 4 --json load.json
+    python benchmarks/load_test.py --store bench-data/store-1.0 --sample 2000
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import socket
 import statistics
 import subprocess
@@ -116,6 +125,38 @@ def scenarios(url: str, base: str, store_entities: list[tuple[str, str]]) -> dic
     }
 
 
+def lineage_queries(url: str, starts: list[tuple[str, str]], down_from_bases: bool = False) -> dict[str, list[tuple[str, dict]]]:
+    """lineage-up.rq and lineage-down.rq from each sampled start (one start per request)."""
+    accept = {"Accept": "application/sparql-results+json"}
+    plan = {}
+    for name, pick in (("lineage-up", 0), ("lineage-down", int(down_from_bases))):
+        text = (EXAMPLES / "queries" / f"{name}.rq").read_text(encoding="utf-8")
+        example = re.search(r"<(https://w3id.org/huggingkg/resource/model/[^>]+)>", text).group(1)
+        plan[name] = [(str(httpx.URL(url + "/sparql", params={"query": text.replace(example, pair[pick])})), accept) for pair in starts]
+    return plan
+
+
+def sample_derived(store_dir: Path, size: int, seed: int) -> tuple[str, list[tuple[str, str]]]:
+    """The store's base IRI and a seeded random sample of (derived model, its base) IRIs."""
+    import random
+
+    import pyoxigraph as ox
+
+    sys.path.insert(0, str(REPO))
+    from hkg_rdf.serve.void import store_info
+    from hkg_rdf.store import open_read_only
+    from hkg_rdf.vocab import HKG
+
+    store = open_read_only(store_dir)
+    base = store_info(store, "")["base_iri"]
+    pairs = [(q.subject.value, q.object.value) for p in ("fineTunedFrom", "adapterOf", "mergedFrom", "quantizedFrom")
+             for q in store.quads_for_pattern(None, ox.NamedNode(HKG + p), None, ox.DefaultGraph())]
+    del store
+    if not pairs or base is None:
+        raise SystemExit(f"{store_dir}: no lineage edges (or no entities) to sample")
+    return base, random.Random(seed).sample(pairs, min(size, len(pairs)))
+
+
 def entities(url: str, base: str) -> list[tuple[str, str]]:
     """Every entity of the server's store: (IRI, page path)."""
     query = "SELECT ?e WHERE { ?e a ?class FILTER(STRSTARTS(STR(?class), 'https://w3id.org/huggingkg/ontology#')) } ORDER BY ?e"
@@ -125,8 +166,16 @@ def entities(url: str, base: str) -> list[tuple[str, str]]:
     return [(iri, "/page/" + iri[len(base):]) for iri in iris if iri.startswith(base)]
 
 
-def run_all(url: str, base: str, requests: int, concurrency: int, duration: float) -> list[dict]:
-    plan = scenarios(url, base, entities(url, base))
+def run_all(url: str, base: str, requests: int, concurrency: int, duration: float, starts: list[tuple[str, str]] | None = None,
+            down_from_bases: bool = False) -> list[dict]:
+    if starts is None:
+        plan = scenarios(url, base, entities(url, base))
+    else:  # a big store: sampled derived models, their pages and their lineage
+        path = urlparse(base).path
+        sampled = [(url + path + iri[len(base):], "/page/" + iri[len(base):]) for iri, _ in starts]
+        plan = scenarios(url, base, sampled)
+        del plan["lineage-query"]
+        plan.update(lineage_queries(url, starts, down_from_bases))
     for requests_urls in plan.values():  # warm up: first requests open caches and connections
         run_scenario("warm-up", requests_urls, min(20, requests), 2, duration)
     return [run_scenario(name, urls, requests, concurrency, duration) for name, urls in plan.items()]
@@ -203,14 +252,23 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also write the results as JSON")
     parser.add_argument("--flood-seconds", type=float, default=30.0, help="length of the slow-query flood scenario (default 30)")
     parser.add_argument("--no-flood", action="store_true", help="skip the slow-query flood scenario")
+    parser.add_argument("--store", type=Path, help="serve this existing store (read-only) instead of the example release")
+    parser.add_argument("--sample", type=int, default=2000, help="with --store: derived models sampled (default 2000)")
+    parser.add_argument("--seed", type=int, default=0, help="with --store: sampling seed")
+    parser.add_argument("--down-from-bases", action="store_true", help="with --store: lineage-down from the bases of the sampled models")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="hkg-load-") as tmp:
         port = _free_port()
         url, base = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{port}/resource/"
-        store = Path(tmp) / "store"
-        subprocess.run([sys.executable, "-m", "hkg_rdf", "load", str(EXAMPLES / "HuggingKG_V20241215000000"), "--store", str(store), "--base-iri", base],
-                       check=True, capture_output=True, cwd=REPO)
+        starts = None
+        if args.store:
+            store = args.store.resolve()
+            base, starts = sample_derived(store, args.sample, args.seed)
+        else:
+            store = Path(tmp) / "store"
+            subprocess.run([sys.executable, "-m", "hkg_rdf", "load", str(EXAMPLES / "HuggingKG_V20241215000000"), "--store", str(store), "--base-iri", base],
+                           check=True, capture_output=True, cwd=REPO)
         command = [sys.executable, "-m", "hkg_rdf", "serve", "--store", str(store), "--port", str(port), "--access-log", os.devnull, "--no-dump-generation"]
         if args.workers:
             command += ["--workers", str(args.workers)]
@@ -227,7 +285,7 @@ def main() -> int:
                 if server.poll() is not None or time.monotonic() > deadline:
                     raise SystemExit(f"the server did not start: {log.read_text() if server.poll() is not None else 'timeout'}")
                 time.sleep(0.1)
-            results = run_all(url, base, args.requests, args.concurrency, args.duration)
+            results = run_all(url, base, args.requests, args.concurrency, args.duration, starts, args.down_from_bases)
             flood = None if args.no_flood else run_flood(url, scenarios(url, base, entities(url, base)), duration=args.flood_seconds)
         finally:
             server.terminate()
@@ -237,7 +295,7 @@ def main() -> int:
     for r in results:
         print(f"{r['scenario']:<15}{r['requests']:>9}{r['errors']:>8}{r['requests_per_second']:>9}{r['p50_ms']:>9}{r['p99_ms']:>9}")
         for example in r["error_examples"]:
-            print(f"  error: {example}")
+            print(f"  error: {example[:300]}")
     if flood:
         print(f"\n{flood['scenario']}: {flood['flooding_clients']} flooding clients, {flood['cheap_clients']} cheap clients, {flood['seconds']:g} s")
         print(f"  cheap requests: {flood['cheap_requests']}, succeeded {100 * (flood['cheap_success_rate'] or 0):.2f} %, "

@@ -93,21 +93,41 @@ def convert(source: Path, output: Path, base_iri: str, keep_dangling: bool, repo
     _finish(run(source, output, _minter(base_iri), keep_dangling), report_path)
 
 
-@main.command(epilog="Example: hkg-rdf load examples/HuggingKG_V20241215000000 --store hkg-store")
+@main.command(epilog="Example: hkg-rdf load examples/HuggingKG_V20241215000000 --store hkg-store --replace --validate")
 @click.argument("sources", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @store_option
 @base_iri_option
 @keep_dangling_option
 @click.option("--replace", is_flag=True, help="Replace the store's content instead of adding to it.")
 @report_option
-def load(sources: tuple[Path, ...], store_dir: Path, base_iri: str, keep_dangling: bool, replace: bool, report_path: Path | None) -> None:
+@click.option("--validate", "validate_", is_flag=True, help="Also give the SHACL verdict of the loaded store (exit 1 on violations), as 'validate --store' does.")
+@click.option("--shapes", type=click.Path(exists=True, path_type=Path), help="With --validate: SHACL shapes (default: the hkg-rdf shapes).")
+@click.option("--shacl-report", "shacl_report", type=click.Path(path_type=Path), help="With --validate: write the standard SHACL validation report (Turtle).")
+@click.option("--examples", default=5, show_default=True, help="With --validate: examples shown per shape and constraint.")
+def load(sources: tuple[Path, ...], store_dir: Path, base_iri: str, keep_dangling: bool, replace: bool, report_path: Path | None,
+         validate_: bool, shapes: Path | None, shacl_report: Path | None, examples: int) -> None:
     """Load releases, triples.txt files or RDF files into the store, atomically.
 
-    Either every source is loaded, or the store keeps its previous content.
+    Either every source is loaded, or the store keeps its previous content. With --validate
+    the verdict comes at little more than the load's cost: a single release is checked
+    against the shapes while it is converted, and the store checks only the rest.
     """
-    from .load import load as run
+    if not validate_:
+        if shapes or shacl_report:
+            raise click.UsageError("--shapes and --shacl-report need --validate")
+        from .load import load as run
 
-    _finish(run(store_dir, list(sources), _minter(base_iri), keep_dangling, replace), report_path)
+        _finish(run(store_dir, list(sources), _minter(base_iri), keep_dangling, replace), report_path)
+        return
+    from .load import load_and_validate
+
+    report, result, proven = load_and_validate(store_dir, list(sources), _minter(base_iri), keep_dangling, replace, shapes)
+    _finish(report, report_path)
+    click.echo(proven, err=True)
+    click.echo(result.summary(examples))
+    if shacl_report:
+        result.write_report(shacl_report)
+    sys.exit(0 if result.conforms else EXIT_VIOLATIONS)
 
 
 @main.command(epilog="Examples: hkg-rdf validate hkg.ttl.gz    hkg-rdf validate --store hkg-store --report report.ttl")

@@ -13,6 +13,7 @@ from .errors import InputError
 from .iris import IriMinter
 from .progress import triples_progress
 from .rdfio import ChunkReader, write_ntriples_as
+from .record_validation import CheckingTripleMaker, Proof, ShapesGraph
 from .report import Report
 from .triples import TripleMaker, encode_chunks, source_triples
 
@@ -22,9 +23,9 @@ _PROCESSES = multiprocessing.get_context("forkserver")
 _PROCESSES.set_forkserver_preload([__name__])
 
 
-def ntriples_chunks(source: Path, minter: IriMinter, report: Report, keep_dangling: bool = False) -> Iterator[bytes]:
+def ntriples_chunks(source: Path, minter: IriMinter, report: Report, keep_dangling: bool = False, maker: TripleMaker | None = None) -> Iterator[bytes]:
     """The N-Triples of a release or triples.txt as UTF-8 chunks, with progress."""
-    maker = TripleMaker(minter, report)
+    maker = maker or TripleMaker(minter, report)
     chunks = encode_chunks(source_triples(source, maker, keep_dangling), str(source))
     return triples_progress(chunks, report, f"converting {source.name}")
 
@@ -36,37 +37,46 @@ def convert(source: Path, output: Path, minter: IriMinter, keep_dangling: bool =
     return report
 
 
-def _produce(sender: Connection, source: Path, base_iri: str, keep_dangling: bool) -> None:
-    """In the conversion process: send N-Triples chunks, an empty end marker, then (report, error)."""
-    report, error = Report(), None
+def _produce(sender: Connection, source: Path, base_iri: str, keep_dangling: bool, shapes: ShapesGraph | None) -> None:
+    """In the conversion process: send N-Triples chunks, an empty end marker, then (report, error, proof).
+
+    With ``shapes``, the records are checked against them on the way (the proof says which
+    constraints the store must still check).
+    """
+    report, error, minter = Report(), None, IriMinter(base_iri)
+    maker = CheckingTripleMaker(minter, report, shapes, keep_dangling) if shapes else TripleMaker(minter, report)
     try:
-        for chunk in ntriples_chunks(source, IriMinter(base_iri), report, keep_dangling):
+        for chunk in ntriples_chunks(source, minter, report, keep_dangling, maker):
             sender.send_bytes(chunk)
     except InputError as raised:
         error = raised
     except BrokenPipeError:  # the loader gave up (and will discard what it loaded)
         return
     sender.send_bytes(b"")
-    sender.send((report, error))
+    sender.send((report, error, maker.proof if shapes else None))
 
 
 @contextmanager
-def converted_in_process(source: Path, minter: IriMinter, report: Report, keep_dangling: bool = False) -> Iterator[IO[bytes]]:
+def converted_in_process(source: Path, minter: IriMinter, report: Report, keep_dangling: bool = False,
+                         shapes: ShapesGraph | None = None, proof: Proof | None = None) -> Iterator[IO[bytes]]:
     """N-Triples of ``source`` as a stream, converted by a separate process.
 
     Conversion is Python on one core, Oxigraph's bulk load is native code on the others:
     in one process they would take turns on the GIL, in two they overlap. After the block,
     the conversion's counts are merged into ``report`` and its InputError, if any, is raised
-    (the stream then ended early, at a record boundary).
+    (the stream then ended early, at a record boundary). With ``shapes``, the records are
+    checked against them while converting, and what that proved is merged into ``proof``.
     """
     receiver, sender = _PROCESSES.Pipe(duplex=False)
-    process = _PROCESSES.Process(target=_produce, args=(sender, source, minter.base, keep_dangling), daemon=True)
+    process = _PROCESSES.Process(target=_produce, args=(sender, source, minter.base, keep_dangling, shapes), daemon=True)
     process.start()
     sender.close()
     try:
         yield ChunkReader(iter(receiver.recv_bytes, b""))
-        child_report, error = receiver.recv()
+        child_report, error, child_proof = receiver.recv()
         report.merge(child_report)
+        if proof is not None and child_proof is not None:
+            proof.merge(child_proof)
         if error is not None:
             raise error
     except EOFError:

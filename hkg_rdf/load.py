@@ -1,4 +1,11 @@
-"""Load HuggingKG sources and RDF files into the store, all or nothing."""
+"""Load HuggingKG sources and RDF files into the store, all or nothing; optionally validate.
+
+``load_and_validate`` gives the SHACL verdict of the loaded store at little more than the cost
+of the load: when the new store holds exactly one conversion (a replace, or a first load, of a
+single release or triples.txt), the records were checked against the shapes while converting
+(:mod:`hkg_rdf.record_validation`) and the store validator runs only what that did not prove.
+Otherwise (RDF files, several sources, adding to a store) it runs the whole shapes graph.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +18,7 @@ from .convert import converted_in_process
 from .errors import InputError
 from .iris import IriMinter
 from .rdfio import open_binary, rdf_format
+from .record_validation import Proof, ShapesGraph, everything, store_shapes
 from .report import Report
 from .store import load_atomically
 from .triples import is_huggingkg_source
@@ -23,23 +31,54 @@ def _bulk_load(store: ox.Store, stream: IO[bytes], fmt: ox.RdfFormat, label: str
         raise InputError(label, f"invalid {fmt.name}: {error}") from error
 
 
+def _load_sources(store: ox.Store, sources: list[Path], minter: IriMinter, report: Report, keep_dangling: bool,
+                  shapes: ShapesGraph | None, proof: Proof) -> None:
+    for source in sources:
+        if is_huggingkg_source(source):
+            with converted_in_process(source, minter, report, keep_dangling, shapes, proof) as stream:
+                _bulk_load(store, stream, ox.RdfFormat.N_TRIPLES, str(source))
+        else:
+            fmt = rdf_format(source)
+            try:
+                with open_binary(source) as stream:
+                    _bulk_load(store, stream, fmt, str(source))
+                report.notice(f"loaded {source} as {fmt.name}")
+            except OSError as error:
+                raise InputError(str(source), f"cannot read: {error}") from error
+
+
 def load(store_dir: Path, sources: list[Path], minter: IriMinter, keep_dangling: bool = False, replace: bool = False) -> Report:
     """Bulk-load every source into a new version of the store; swap it in only if all succeed."""
     report = Report()
+    load_atomically(store_dir, lambda store: _load_sources(store, sources, minter, report, keep_dangling, None, Proof(set())), replace)
+    return report
+
+
+def load_and_validate(store_dir: Path, sources: list[Path], minter: IriMinter, keep_dangling: bool = False, replace: bool = False,
+                      shapes_path: Path | None = None):
+    """Load as :func:`load` does, and validate the new version against the shapes before it goes live.
+
+    Returns (report, validation result, how much was proven while converting). Violations do
+    not stop the load (they are findings about the data, reported like ``validate --store``
+    reports them); bad input does, as always.
+    """
+    from .record_validation import describe
+    from .validate import validate_store
+
+    shapes = ShapesGraph.read(shapes_path)
+    report, proof, outcome = Report(), Proof(set()), {}
 
     def loader(store: ox.Store) -> None:
-        for source in sources:
-            if is_huggingkg_source(source):
-                with converted_in_process(source, minter, report, keep_dangling) as stream:
-                    _bulk_load(store, stream, ox.RdfFormat.N_TRIPLES, str(source))
-            else:
-                fmt = rdf_format(source)
-                try:
-                    with open_binary(source) as stream:
-                        _bulk_load(store, stream, fmt, str(source))
-                    report.notice(f"loaded {source} as {fmt.name}")
-                except OSError as error:
-                    raise InputError(str(source), f"cannot read: {error}") from error
+        single = next(iter(store), None) is None and len(sources) == 1 and is_huggingkg_source(sources[0])
+        _load_sources(store, sources, minter, report, keep_dangling, shapes if single else None, proof)
+        if not single:
+            proof.merge(everything(shapes))
+        whole, rest = store_shapes(shapes, proof)
+        if whole:
+            outcome["result"] = validate_store(store, shapes.path)
+        else:
+            with shapes.reduced_file(rest) as reduced:
+                outcome["result"] = validate_store(store, reduced)
 
     load_atomically(store_dir, loader, replace)
-    return report
+    return report, outcome["result"], describe(shapes, proof)

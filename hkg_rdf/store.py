@@ -84,6 +84,8 @@ def _remove_stale(store_dir: Path, keep: Path | None) -> None:
     for child in store_dir.iterdir():
         if child.is_dir() and child.name.startswith(VERSION_PREFIX) and child != keep:
             shutil.rmtree(child, ignore_errors=True)
+        elif child.name.startswith(VERSION_PREFIX) and child.suffix == ".json" and (keep is None or not child.name.startswith(keep.name + ".")):
+            child.unlink(missing_ok=True)  # what was kept beside a removed version (its VoID statistics)
 
 
 def _swap(store_dir: Path, version: Path) -> None:

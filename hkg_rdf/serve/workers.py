@@ -106,7 +106,7 @@ def _job(name: str):
         "describe": lambda handle, **kw: pages.describe(handle.get(), **kw),
         "entity_document": lambda handle, **kw: pages.entity_document(handle.get(), **kw),
         "info": lambda handle, **kw: void.store_info(handle.get(), handle.version, **kw),
-        "statistics": lambda handle, **kw: void.statistics(handle.get(), **kw),
+        "statistics": lambda handle, **kw: void.statistics(handle.get(), handle.path, **kw),
         "dump": lambda handle, **kw: void.make_dump(handle.get(), **kw),
     }[name]
 

@@ -14,7 +14,7 @@ from .iris import IriMinter
 from .progress import triples_progress
 from .rdfio import ChunkReader, write_ntriples_as
 from .report import Report
-from .triples import TripleMaker, encode_chunks, source_triples
+from .triples import Terms, TripleMaker, encode_chunks, source_triples
 
 # A fork server forks conversion processes from a clean, single-threaded process: the
 # loading process itself runs Oxigraph's threads and must not be forked.
@@ -22,25 +22,25 @@ _PROCESSES = multiprocessing.get_context("forkserver")
 _PROCESSES.set_forkserver_preload([__name__])
 
 
-def ntriples_chunks(source: Path, minter: IriMinter, report: Report, keep_dangling: bool = False) -> Iterator[bytes]:
+def ntriples_chunks(source: Path, minter: IriMinter, report: Report, keep_dangling: bool = False, terms: Terms = Terms()) -> Iterator[bytes]:
     """The N-Triples of a release or triples.txt as UTF-8 chunks, with progress."""
-    maker = TripleMaker(minter, report)
+    maker = TripleMaker(minter, report, terms=terms)
     chunks = encode_chunks(source_triples(source, maker, keep_dangling), str(source))
     return triples_progress(chunks, report, f"converting {source.name}")
 
 
-def convert(source: Path, output: Path, minter: IriMinter, keep_dangling: bool = False) -> Report:
+def convert(source: Path, output: Path, minter: IriMinter, keep_dangling: bool = False, terms: Terms = Terms()) -> Report:
     """Write ``source`` as RDF to ``output`` (format by extension); a failure leaves no output."""
     report = Report()
-    write_ntriples_as(ntriples_chunks(source, minter, report, keep_dangling), output)
+    write_ntriples_as(ntriples_chunks(source, minter, report, keep_dangling, terms), output)
     return report
 
 
-def _produce(sender: Connection, source: Path, base_iri: str, keep_dangling: bool) -> None:
+def _produce(sender: Connection, source: Path, base_iri: str, keep_dangling: bool, terms: Terms) -> None:
     """In the conversion process: send N-Triples chunks, an empty end marker, then (report, error)."""
     report, error = Report(), None
     try:
-        for chunk in ntriples_chunks(source, IriMinter(base_iri), report, keep_dangling):
+        for chunk in ntriples_chunks(source, IriMinter(base_iri), report, keep_dangling, terms):
             sender.send_bytes(chunk)
     except InputError as raised:
         error = raised
@@ -51,7 +51,7 @@ def _produce(sender: Connection, source: Path, base_iri: str, keep_dangling: boo
 
 
 @contextmanager
-def converted_in_process(source: Path, minter: IriMinter, report: Report, keep_dangling: bool = False) -> Iterator[IO[bytes]]:
+def converted_in_process(source: Path, minter: IriMinter, report: Report, keep_dangling: bool = False, terms: Terms = Terms()) -> Iterator[IO[bytes]]:
     """N-Triples of ``source`` as a stream, converted by a separate process.
 
     Conversion is Python on one core, Oxigraph's bulk load is native code on the others:
@@ -60,7 +60,7 @@ def converted_in_process(source: Path, minter: IriMinter, report: Report, keep_d
     (the stream then ended early, at a record boundary).
     """
     receiver, sender = _PROCESSES.Pipe(duplex=False)
-    process = _PROCESSES.Process(target=_produce, args=(sender, source, minter.base, keep_dangling), daemon=True)
+    process = _PROCESSES.Process(target=_produce, args=(sender, source, minter.base, keep_dangling, terms), daemon=True)
     process.start()
     sender.close()
     try:

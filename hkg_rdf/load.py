@@ -13,7 +13,7 @@ from .iris import IriMinter
 from .rdfio import open_binary, rdf_format
 from .report import Report
 from .store import load_atomically
-from .triples import is_huggingkg_source
+from .triples import Terms, is_huggingkg_source
 
 
 def _bulk_load(store: ox.Store, stream: IO[bytes], fmt: ox.RdfFormat, label: str) -> None:
@@ -23,14 +23,14 @@ def _bulk_load(store: ox.Store, stream: IO[bytes], fmt: ox.RdfFormat, label: str
         raise InputError(label, f"invalid {fmt.name}: {error}") from error
 
 
-def load(store_dir: Path, sources: list[Path], minter: IriMinter, keep_dangling: bool = False, replace: bool = False) -> Report:
+def load(store_dir: Path, sources: list[Path], minter: IriMinter, keep_dangling: bool = False, replace: bool = False, terms: Terms = Terms()) -> Report:
     """Bulk-load every source into a new version of the store; swap it in only if all succeed."""
     report = Report()
 
     def loader(store: ox.Store) -> None:
         for source in sources:
             if is_huggingkg_source(source):
-                with converted_in_process(source, minter, report, keep_dangling) as stream:
+                with converted_in_process(source, minter, report, keep_dangling, terms) as stream:
                     _bulk_load(store, stream, ox.RdfFormat.N_TRIPLES, str(source))
             else:
                 fmt = rdf_format(source)

@@ -77,7 +77,7 @@ class TripleMaker:
     """Turns checked records into N-Triples lines, counting into a :class:`Report`.
 
     Besides the hkg: triples of the release it writes, by default, the standard-term triples the
-    ontology's alignment entails (``standard_terms``; :class:`~hkg_rdf.vocab.Alignment` reads
+    ontology's alignment entails (``Terms.standard``; :class:`~hkg_rdf.vocab.Alignment` reads
     them from ontology/hkg.ttl), and always the data no release field holds but its ids imply:
     links to the entity's pages (hkgm:link), one node per author position (hkgm:items), the
     task hierarchy (ontology/tasks.ttl) and, per conversion, the license and task concepts and
@@ -106,7 +106,10 @@ class TripleMaker:
         items = [f.items for t in self.vocab.types for f in t.fields if f.items]
         self._item_props = {i.link: [f" <{q}> " for q in (i.link, *also(align.properties(i.link)))] for i in items}
         self._item_props.update({i.position: [f" <{q}> " for q in (i.position, *also(align.properties(i.position)))] for i in items})
+        # Registered authors: entity files come in vocab.types order, papers before users, so a
+        # user's full name is kept only if it is some author's name (memory stays small).
         self._users = {i.user_relation: i for i in items if i.user_relation}
+        self._name_fields = {(self.vocab.relation(r).subject.segment, i.user_name) for r, i in self._users.items()}
         self._item_values: dict[str, tuple[str, ...]] = {}  # entity id -> its ordered values, for matching users
         self._names: set[str] = set()
         self._user_names: dict[str, str] = {}  # user id -> full name, only where it is some item's value
@@ -126,14 +129,14 @@ class TripleMaker:
             if value is None:
                 continue
             if field.items:
-                lines.append(self._items(iri, field, predicates, render, value))
+                lines.append(self._items(iri, entity.id, field, predicates, render, value))
                 continue
             for item in value if field.is_list else (value,):
                 term = render(item)
                 lines += [f"{subject}{predicate}{term} .\n" for predicate in predicates]
                 if field.link_prop:
                     lines.append(self._license(entity, subject, field, item))
-            if self._users and field.prop in self._matching and value in self._names:
+            if (entity.type.segment, field.prop) in self._name_fields and value in self._names:
                 self._user_names[entity.id] = value
         lines += [f"{subject} <{prop}> <{link(template, entity.id)}> .\n" for prop, template in entity.type.links]
         if entity.type.segment == self._task_segment:
@@ -144,14 +147,10 @@ class TripleMaker:
         return text
 
     @cached_property
-    def _matching(self) -> frozenset[str]:
-        return frozenset(i.user_name for i in self._users.values() if i.user_name)
-
-    @cached_property
     def _task_segment(self) -> str | None:
         return next((t.segment for t in self.vocab.types if t.cls == HKG + "Task"), None)
 
-    def _items(self, iri: str, field: Field, predicates: list[str], render: Render, values: list[str]) -> str:
+    def _items(self, iri: str, entity_id: str, field: Field, predicates: list[str], render: Render, values: list[str]) -> str:
         """One node per position: order and repeated values survive (a paper's authors)."""
         items, lines = field.items, []
         for position, value in enumerate(values, 1):
@@ -161,7 +160,6 @@ class TripleMaker:
             lines += [f'{node}{p}"{position}"^^<{XSD_INTEGER}> .\n' for p in self._item_props[items.position]]
             lines += [f"{node}{p}{render(value)} .\n" for p in predicates]
         if items.user_relation:
-            entity_id = self.minter.parse(iri, self.vocab)[1]
             self._item_values[entity_id] = tuple(values)
             self._names.update(values)
         return "".join(lines)
@@ -192,9 +190,10 @@ class TripleMaker:
         lines += [f"<{obj}> <{p}> <{subject}> .\n" if reverse else f"<{subject}> <{p}> <{obj}> .\n" for p, reverse in self._edges[relation.name]]
         if relation.name in self._users:
             lines.append(self._item_user(self._users[relation.name], edge, subject, obj))
+        text = "".join(lines)
         self.report.edges[relation.name] += 1
-        self.report.triples += len(lines)
-        return "".join(lines)
+        self.report.triples += text.count("\n")
+        return text
 
     def _item_user(self, items: Items, edge: Edge, user: str, entity: str) -> str:
         """Link the one position whose value is the user's name to the user, else count why not."""

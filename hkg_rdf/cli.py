@@ -57,8 +57,15 @@ def terms_options(function):
 
 
 def _terms(no_standard_terms: bool, license_iri: str | None):
+    import pyoxigraph as ox
+
     from .triples import Terms
 
+    if license_iri is not None:
+        try:
+            ox.NamedNode(license_iri)
+        except ValueError as error:
+            raise InputError("--license", f"not an IRI ({error}): {license_iri!r}") from None
     return Terms(standard=not no_standard_terms, license_iri=license_iri)
 
 

@@ -12,7 +12,14 @@ number of requests is done or a time limit passes, whichever comes first:
 - ``lineage-query``: GET /sparql with examples/queries/lineage-up.rq (SPARQL JSON results).
 
 Every request must answer 200 (a 303 is followed); anything else, or a transport error,
-counts as an error and makes the exit code 1. Traffic goes to 127.0.0.1 only.
+counts as an error and makes the exit code 1. Traffic goes to 127.0.0.1 only; each client
+connects from its own loopback address (127.0.0.2, 127.0.0.3, ...), as distinct clients would,
+since the server limits concurrent queries per client address.
+
+Then, unless --no-flood, the attack scenario ``slow-query flood + cheap requests``: 10 clients
+(from 127.0.1.x) send a query that runs until the server stops it, back to back, while cheap
+clients cycle through entity pages, entity Turtle and a small query; it reports the share of
+cheap requests that succeeded and their p50/p99, and what the flooding clients got.
 
     python benchmarks/load_test.py                      # 2000 requests per scenario, 8 clients
     python benchmarks/load_test.py --requests 500 --concurrency 4 --json load.json
@@ -46,6 +53,12 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
+def _client(number: int, subnet: int = 0) -> httpx.Client:
+    """An HTTP client connecting from loopback address 127.0.<subnet>.<number + 2>."""
+    transport = httpx.HTTPTransport(local_address=f"127.0.{subnet}.{number % 250 + 2}")
+    return httpx.Client(timeout=60, follow_redirects=True, transport=transport)
+
+
 def run_scenario(name: str, urls: list[tuple[str, dict]], requests: int, concurrency: int, duration: float) -> dict:
     """Send ``requests`` requests (cycling through ``urls``) from ``concurrency`` clients, at most ``duration`` s."""
     for url, _ in urls:
@@ -57,8 +70,8 @@ def run_scenario(name: str, urls: list[tuple[str, dict]], requests: int, concurr
     counter = iter(range(requests))
     deadline = time.monotonic() + duration
 
-    def client() -> None:
-        with httpx.Client(timeout=60, follow_redirects=True) as http:
+    def client(number: int) -> None:
+        with _client(number) as http:
             while time.monotonic() < deadline:
                 with lock:
                     i = next(counter, None)
@@ -80,7 +93,7 @@ def run_scenario(name: str, urls: list[tuple[str, dict]], requests: int, concurr
 
     started = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
-        for future in [pool.submit(client) for _ in range(concurrency)]:
+        for future in [pool.submit(client, i) for i in range(concurrency)]:
             future.result()
     wall = time.perf_counter() - started
     return {
@@ -119,6 +132,62 @@ def run_all(url: str, base: str, requests: int, concurrency: int, duration: floa
     return [run_scenario(name, urls, requests, concurrency, duration) for name, urls in plan.items()]
 
 
+#: A query that runs until the server stops it (a four-way cartesian product, counted).
+SLOW_QUERY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . ?m ?n ?o }"
+
+
+def run_flood(url: str, plan: dict[str, list[tuple[str, dict]]], flooders: int = 10, cheap_clients: int = 4, duration: float = 30.0) -> dict:
+    """``flooders`` clients send SLOW_QUERY back to back while ``cheap_clients`` cycle through the cheap requests."""
+    cheap = [request for group in zip(plan["entity-page"], plan["entity-turtle"], plan["lineage-query"] * len(plan["entity-page"])) for request in group]
+    deadline = time.monotonic() + duration
+    lock = threading.Lock()
+    latencies: list[float] = []
+    failures: list[str] = []
+    flood: dict[str, int] = {}
+
+    def flooder(number: int) -> None:
+        with _client(number, subnet=1) as http:
+            while time.monotonic() < deadline:
+                try:
+                    outcome = str(http.get(url + "/sparql", params={"query": SLOW_QUERY}, headers={"Accept": "application/sparql-results+json"}).status_code)
+                except httpx.HTTPError as error:
+                    outcome = type(error).__name__
+                with lock:
+                    flood[outcome] = flood.get(outcome, 0) + 1
+
+    def client(number: int) -> None:
+        with _client(number) as http:
+            i = number
+            while time.monotonic() < deadline:
+                target, headers = cheap[i % len(cheap)]
+                i += cheap_clients
+                started = time.perf_counter()
+                try:
+                    response = http.get(target, headers=headers)
+                    problem = None if response.status_code == 200 and response.content else f"{response.status_code} {target}: {response.text[:200]}"
+                except httpx.HTTPError as error:
+                    problem = f"{type(error).__name__} {target}: {error}"
+                with lock:
+                    latencies.append(time.perf_counter() - started)
+                    if problem:
+                        failures.append(problem)
+
+    with ThreadPoolExecutor(flooders + cheap_clients) as pool:
+        futures = [pool.submit(flooder, i) for i in range(flooders)]
+        time.sleep(1.0)  # the flood first
+        futures += [pool.submit(client, i) for i in range(cheap_clients)]
+        for future in futures:
+            future.result()
+    done = len(latencies)
+    return {
+        "scenario": "slow-query flood + cheap requests", "flooding_clients": flooders, "cheap_clients": cheap_clients, "seconds": duration,
+        "cheap_requests": done, "cheap_succeeded": done - len(failures), "cheap_success_rate": round((done - len(failures)) / done, 4) if done else None,
+        "cheap_p50_ms": round(1000 * _percentile(latencies, 0.50), 2) if latencies else None,
+        "cheap_p99_ms": round(1000 * _percentile(latencies, 0.99), 2) if latencies else None,
+        "flood_answers": dict(sorted(flood.items())), "failure_examples": failures[:5],
+    }
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -132,6 +201,8 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=60.0, help="at most this many seconds per scenario (default 60)")
     parser.add_argument("--workers", type=int, default=None, help="server query workers (default: one per CPU)")
     parser.add_argument("--json", type=Path, help="also write the results as JSON")
+    parser.add_argument("--flood-seconds", type=float, default=30.0, help="length of the slow-query flood scenario (default 30)")
+    parser.add_argument("--no-flood", action="store_true", help="skip the slow-query flood scenario")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="hkg-load-") as tmp:
@@ -143,7 +214,8 @@ def main() -> int:
         command = [sys.executable, "-m", "hkg_rdf", "serve", "--store", str(store), "--port", str(port), "--access-log", os.devnull, "--no-dump-generation"]
         if args.workers:
             command += ["--workers", str(args.workers)]
-        server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=REPO)
+        log = Path(tmp) / "server.log"  # a file, not a pipe: a full pipe nobody reads would stall the server's logging
+        server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=open(log, "wb"), cwd=REPO)
         try:
             deadline = time.monotonic() + 60
             while True:
@@ -153,9 +225,10 @@ def main() -> int:
                 except httpx.TransportError:
                     pass
                 if server.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"the server did not start: {server.stderr.read().decode() if server.poll() is not None else 'timeout'}")
+                    raise SystemExit(f"the server did not start: {log.read_text() if server.poll() is not None else 'timeout'}")
                 time.sleep(0.1)
             results = run_all(url, base, args.requests, args.concurrency, args.duration)
+            flood = None if args.no_flood else run_flood(url, scenarios(url, base, entities(url, base)), duration=args.flood_seconds)
         finally:
             server.terminate()
             server.wait(15)
@@ -165,8 +238,15 @@ def main() -> int:
         print(f"{r['scenario']:<15}{r['requests']:>9}{r['errors']:>8}{r['requests_per_second']:>9}{r['p50_ms']:>9}{r['p99_ms']:>9}")
         for example in r["error_examples"]:
             print(f"  error: {example}")
+    if flood:
+        print(f"\n{flood['scenario']}: {flood['flooding_clients']} flooding clients, {flood['cheap_clients']} cheap clients, {flood['seconds']:g} s")
+        print(f"  cheap requests: {flood['cheap_requests']}, succeeded {100 * (flood['cheap_success_rate'] or 0):.2f} %, "
+              f"p50 {flood['cheap_p50_ms']} ms, p99 {flood['cheap_p99_ms']} ms")
+        print(f"  the flood was answered: {flood['flood_answers']}")
+        for example in flood["failure_examples"]:
+            print(f"  failed: {example}")
     if args.json:
-        args.json.write_text(json.dumps({"cpus": os.cpu_count(), "results": results}, indent=1))
+        args.json.write_text(json.dumps({"cpus": os.cpu_count(), "results": results, "flood": flood}, indent=1))
     return 1 if any(r["errors"] for r in results) else 0
 
 

@@ -4,8 +4,16 @@ An entity IRI is ``<base><segment>/<id>``: a path segment per entity type (ids a
 type only: a model and a dataset may share ``owner/name``), then the Hub id percent-encoded
 (UTF-8) except for unreserved characters and ``/``, so ``google-bert/bert-base-uncased`` stays
 readable while any id (unicode, spaces, ``#``, ``?``, ``%``) gives a valid IRI that decodes to
-exactly the same id. Path segments made only of dots are encoded too, because HTTP clients
-would otherwise collapse ``.`` and ``..`` when the IRI is dereferenced.
+exactly the same id.
+
+Dot segments: HTTP clients collapse a path segment ``.`` or ``..`` when they dereference an
+IRI, and clients following the WHATWG URL standard (browsers, Node's fetch, hence Comunica)
+collapse ``%2E`` and ``%2E%2E`` just the same, so percent-encoding the dots is no cure. Instead
+the ``/`` next to such a segment is encoded (``a/../b`` becomes ``a/..%2Fb``): the segment
+is no longer made of dots alone, and the IRI still decodes to the id. An id that is nothing
+but ``.`` or ``..`` has no ``/`` to encode: it is written ``%2E`` / ``%2E%2E``, which only
+WHATWG clients cannot dereference (no Hub id is one: ``huggingface_hub`` refuses ``..`` in
+repository ids, and user, paper and task ids have no such form).
 """
 
 from __future__ import annotations
@@ -19,7 +27,6 @@ import pyoxigraph as ox
 from .vocab import EntityType, Vocabulary, vocabulary
 
 DEFAULT_BASE_IRI = "https://w3id.org/huggingkg/resource/"
-_DOT_SEGMENT = re.compile(r"(?:(?<=/)|^)(\.+)(?=/|$)")
 _BASE_IRI = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^\s<>\"{}|\\^`]*/$")
 
 
@@ -31,9 +38,16 @@ def encode_id(entity_id: str) -> str:
     if _PLAIN.fullmatch(entity_id):  # most Hub ids: nothing to encode, no dot segment possible
         return entity_id
     encoded = quote(entity_id, safe="/")
-    if "." in encoded:
-        encoded = _DOT_SEGMENT.sub(lambda m: "%2E" * len(m.group(1)), encoded)
-    return encoded
+    if "." not in encoded:
+        return encoded
+    segments = encoded.split("/")
+    dots = [segment in (".", "..") for segment in segments]
+    if segments == ["."] or segments == [".."]:
+        return "%2E" * len(encoded)
+    out = [segments[0]]
+    for i in range(1, len(segments)):
+        out.append(("%2F" if dots[i - 1] or dots[i] else "/") + segments[i])
+    return "".join(out)
 
 
 def decode_id(path: str) -> str:

@@ -54,9 +54,11 @@ def _assert_good_iri(entity_type, entity_id: str, minter: IriMinter = MINTER) ->
     assert ox.NamedNode(iri).value == iri
     assert _rdflib_round_trip(iri) == iri
     assert minter.parse(iri) == (entity_type, entity_id)
-    # usable as is in N-Triples, and no dot segment an HTTP client would collapse
+    # usable as is in N-Triples, and no dot segment an HTTP client would collapse (WHATWG URL
+    # clients read %2E as a dot too); only an id of dots alone cannot avoid one
     assert all(c not in iri for c in ' <>"{}|\\^`\n\r\t') and iri.isascii()
-    assert not any(segment and not segment.strip(".") for segment in iri[len(minter.base):].split("/"))
+    dot_segments = [s for s in iri[len(minter.base):].split("/") if s.lower() in (".", "..", "%2e", "%2e%2e", ".%2e", "%2e.")]
+    assert dot_segments == ([] if entity_id not in (".", "..") else [iri.rsplit("/", 1)[1]])
     return iri
 
 
@@ -88,7 +90,7 @@ def test_readable_ids_stay_readable():
     assert MINTER.mint(model, "user_1/phi-3.5-mini.Q4_K_M") == f"{BASE}model/user_1/phi-3.5-mini.Q4_K_M"
     paper = vocabulary().type_by_segment("paper")
     assert MINTER.mint(paper, "hep-th/9901001") == f"{BASE}paper/hep-th/9901001"
-    assert MINTER.mint(model, "a/../b") == f"{BASE}model/a/%2E%2E/b"
+    assert MINTER.mint(model, "a/../b") == f"{BASE}model/a%2F..%2Fb"  # no dot segment, even for WHATWG URL clients
     assert MINTER.mint(model, "a b#c?d%e") == f"{BASE}model/a%20b%23c%3Fd%25e"
 
 

@@ -5,7 +5,8 @@ loaded from examples/ with ``--base-iri http://127.0.0.1:PORT/resource/``, so ev
 dereferences on the server itself:
 
 - ``live``: read-only, 2 workers, 2 s timeout, 200-row cap, 64 KB request limit;
-- ``strict``: 1 worker, no waiting line, updates with a bearer token, 400 MB worker memory.
+- ``strict``: 1 worker (none kept for cheap requests), no waiting line, updates with a bearer
+  token, 400 MB worker memory.
 """
 
 from __future__ import annotations
@@ -96,12 +97,13 @@ def _extra_triples(base: str) -> str:
     )
 
 
-def start_server(directory: Path, *options: str) -> Server:
+def start_server(directory: Path, *options: str, more_triples=lambda base: "") -> Server:
+    """A server over the example release, _extra_triples and ``more_triples(base)`` (N-Triples)."""
     port = free_port()
     base = f"http://127.0.0.1:{port}/resource/"
     store = directory / "store"
     extra = directory / "extra.nt"
-    extra.write_text(_extra_triples(base), encoding="utf-8")
+    extra.write_text(_extra_triples(base) + more_triples(base), encoding="utf-8")
     must(invoke("load", EXAMPLES / RELEASE_NAME, "--store", store, "--base-iri", base))
     must(invoke("load", extra, "--store", store))
     access_log, stderr = directory / "access.log", directory / "stderr.log"
@@ -110,7 +112,11 @@ def start_server(directory: Path, *options: str) -> Server:
         [sys.executable, "-m", "hkg_rdf", "serve", "--store", str(store), "--port", str(port), "--access-log", str(access_log), *options],
         stdout=subprocess.DEVNULL, stderr=open(stderr, "wb"), cwd=REPO, env=env,
     )
-    server = Server(f"http://127.0.0.1:{port}", base, store, process, access_log, stderr)
+    return wait_until_serving(Server(f"http://127.0.0.1:{port}", base, store, process, access_log, stderr))
+
+
+def wait_until_serving(server: Server) -> Server:
+    """The server, once /health answers (RuntimeError with its standard error if it never does)."""
     deadline = time.monotonic() + 60
     while True:
         try:
@@ -118,9 +124,9 @@ def start_server(directory: Path, *options: str) -> Server:
                 return server
         except httpx.TransportError:
             pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"server did not start:\n{stderr.read_text()}")
+        if server.process.poll() is not None or time.monotonic() > deadline:
+            server.process.kill()
+            raise RuntimeError(f"server did not start:\n{server.stderr.read_text()}")
         time.sleep(0.1)
 
 
@@ -146,7 +152,7 @@ def live(tmp_path_factory) -> Server:
 @pytest.fixture(scope="module")
 def strict(tmp_path_factory) -> Server:
     server = start_server(
-        tmp_path_factory.mktemp("serve-strict"), "--timeout", "5", "--workers", "1", "--max-queue", "0",
+        tmp_path_factory.mktemp("serve-strict"), "--timeout", "5", "--workers", "1", "--cheap-workers", "0", "--max-queue", "0",
         "--allow-update", TOKEN, "--worker-memory", "400", "--cors-origin", "https://allowed.example",
     )
     yield server
@@ -383,6 +389,7 @@ def test_service_makes_no_request_to_a_local_listener(live):
 
 def test_cartesian_product_is_stopped_at_the_timeout_and_the_worker_killed(live):
     workers = live.children()
+    count = live.get("/health").json()["workers"]
     started = time.monotonic()
     response = live.query(CARTESIAN)
     elapsed = time.monotonic() - started
@@ -394,9 +401,9 @@ def test_cartesian_product_is_stopped_at_the_timeout_and_the_worker_killed(live)
     killed = workers - live.children()
     assert len(killed) == 1 and not Path(f"/proc/{killed.pop()}").exists()
     deadline = time.monotonic() + 20  # a fresh worker takes its place
-    while live.get("/health").json()["workers"] < 2 and time.monotonic() < deadline:
+    while live.get("/health").json()["workers"] < count and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert live.get("/health").json()["workers"] == 2
+    assert live.get("/health").json()["workers"] == count
 
 
 def test_a_query_needing_too_much_memory_is_stopped(strict):

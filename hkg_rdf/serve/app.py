@@ -46,7 +46,9 @@ from ..store import live_path
 from ..vocab import MAPPING_FILE, ONTOLOGY_FILE, ONTOLOGY_IRI, SHAPES_FILE, data_path, vocabulary
 from . import negotiation as media
 from . import pages, search_page, void
-from .sparql import MAX_ROWS_HEADER, TRUNCATED_HEADER, ProtocolError, check_operation, query_form, read_operation, result_kind
+from .limits import MIN_RATE, BodyResponse, ClientGone, ClientLimits, client_of, unless_client_leaves
+from .policy import check_shape
+from .sparql import MAX_ROWS_HEADER, TRUNCATED_HEADER, ProtocolError, query_form, read_operation, result_kind
 from .workers import JobError, Overloaded, Pool, QueryTimeout, WorkerDied
 
 HERE = Path(__file__).resolve().parent
@@ -93,6 +95,14 @@ class ServeConfig:
     graph: str | None = None  # with sparql: the named graph to read
     auth: str | None = None  # with sparql: user:password
     token: str | None = None  # with sparql: bearer token
+    # fair use (see workers.Pool): workers kept for cheap requests, seconds before a query counts
+    # as long, concurrent queries per client address, bytes per response, seconds to send headers
+    cheap_workers: int = 2
+    long_query_after: float = 1.0
+    max_client_queries: int = 4
+    max_response_bytes: int = 64_000_000
+    header_timeout: float = 10.0
+    proxy_headers: bool = False  # trust X-Forwarded-For/-Proto (from the proxy on 127.0.0.1 only)
 
 
 class HttpError(Exception):
@@ -130,7 +140,8 @@ class Server:
                            "timeout": config.timeout + 5, "version": f"remote{time.time_ns()}"}
         sandbox = self.remote is None
         self.pool = Pool("query", self.store_dir, config.workers, config.max_queue, sandbox=sandbox and not config.allow_remote,
-                         memory_mb=config.worker_memory_mb, remote=self.remote)
+                         memory_mb=config.worker_memory_mb, remote=self.remote, reserved=config.cheap_workers, spare=1)
+        self.clients = ClientLimits(config.max_client_queries)
         self.background = Pool("background", self.store_dir, 1, 1000, sandbox=sandbox, memory_mb=0, nice=10, remote=self.remote)
         self.minter = IriMinter(config.base_iri or DEFAULT_BASE_IRI)
         self.code = _code_digest()
@@ -184,9 +195,10 @@ class Server:
         return f'W/"{self.version()}-{digest}"'
 
     @staticmethod
-    def not_modified(request: Request, etag: str, vary: str | None = "Accept") -> Response | None:
+    def not_modified(request: Request, etag: str, vary: str | None = "Accept", exists: bool = True) -> Response | None:
+        """304 if If-None-Match names ``etag``, or is ``*`` and the resource ``exists`` (RFC 9110 §13.1.2)."""
         header = request.headers.get("if-none-match")
-        if header and (header.strip() == "*" or etag in [t.strip() for t in header.split(",")]):
+        if header and ((header.strip() == "*" and exists) or etag in [t.strip() for t in header.split(",")]):
             headers = {"ETag": etag, "Cache-Control": "no-cache"}
             if vary:
                 headers["Vary"] = vary
@@ -297,9 +309,9 @@ class Server:
 
     # ---------------------------------------------------------------- running jobs
 
-    async def job(self, name: str, **kwargs):
+    async def job(self, name: str, lane: str = "cheap", **kwargs):
         try:
-            return await self.pool.run(name, timeout=self.config.timeout, **kwargs)
+            return await self.pool.run(name, timeout=self.config.timeout, lane=lane, **kwargs)
         except Overloaded as error:
             raise HttpError(503, f"the server is busy: {error}; retry shortly", {"Retry-After": "1"}) from None
         except QueryTimeout:
@@ -309,6 +321,8 @@ class Server:
             raise HttpError(503, f"the query was stopped: {error}; it may have needed more memory than a query may use "
                                  f"({self.config.worker_memory_mb} MB)") from None
         except JobError as error:
+            if error.kind == "refused":
+                raise HttpError(error.status, error.message) from None
             if error.kind == "syntax":
                 raise HttpError(400, f"SPARQL syntax error: {error.message}") from None
             if error.kind == "input":
@@ -379,7 +393,8 @@ def create_app(config: ServeConfig) -> Starlette:
     server = Server(config)
 
     async def health(request: Request) -> Response:
-        return JSONResponse({"status": "ok", "version": server.version(), "base_iri": server.minter.base, "workers": server.pool.size, "busy": server.pool.busy, "sandboxed": server.pool.sandboxed})
+        return JSONResponse({"status": "ok", "version": server.version(), "base_iri": server.minter.base, "workers": server.pool.workers, "busy": server.pool.busy,
+                             "long_queries": server.pool.heavy, "sandboxed": server.pool.sandboxed})
 
     async def index(request: Request) -> Response:
         etag = server.etag(request, "index")
@@ -398,6 +413,8 @@ def create_app(config: ServeConfig) -> Starlette:
             return _error_response(request, server, error.status, error.message, error.headers)
         except HttpError as error:
             return _error_response(request, server, error.status, error.message, error.headers)
+        except ClientGone:
+            return Response(status_code=499)  # nginx's "client closed request": for the access log only
 
     async def _read_body(request: Request) -> bytes:
         limit = config.max_request_bytes
@@ -405,30 +422,38 @@ def create_app(config: ServeConfig) -> Starlette:
         if length and length.isdigit() and int(length) > limit:
             raise ProtocolError(413, f"the request body is larger than the server accepts ({limit:,} bytes)")
         chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise ProtocolError(413, f"the request body is larger than the server accepts ({limit:,} bytes)")
-            chunks.append(chunk)
+
+        async def read() -> None:
+            nonlocal size
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise ProtocolError(413, f"the request body is larger than the server accepts ({limit:,} bytes)")
+                chunks.append(chunk)
+
+        try:  # a body trickling in holds a connection as slow headers would
+            await asyncio.wait_for(read(), config.header_timeout + limit / MIN_RATE)
+        except asyncio.TimeoutError:
+            raise ProtocolError(408, f"the request body arrived too slowly ({size:,} bytes in time)", {"Connection": "close"}) from None
         return b"".join(chunks)
 
     async def _sparql(request: Request) -> Response:
         raw_query = request.scope.get("query_string", b"")
         if len(raw_query) > config.max_request_bytes:
             raise ProtocolError(414, f"the request URL is longer than the server accepts ({config.max_request_bytes:,} bytes); POST the query instead")
-        url_params = parse_qsl(raw_query.decode("latin-1"), keep_blank_values=True, encoding="utf-8", errors="strict") if raw_query else []
-        body = await _read_body(request) if request.method == "POST" else None
         try:
-            operation = read_operation(request.method, url_params, request.headers.get("content-type"), body)
+            url_params = parse_qsl(raw_query.decode("latin-1"), keep_blank_values=True, encoding="utf-8", errors="strict") if raw_query else []
         except UnicodeDecodeError as error:
-            raise ProtocolError(400, f"the request is not UTF-8: {error}") from None
-        format_param = next((v for k, v in url_params if k == "format"), None)
+            raise ProtocolError(400, f"the query string is not UTF-8 once percent-decoded: {error}") from None
+        body = await _read_body(request) if request.method == "POST" else None
+        operation = read_operation(request.method, url_params, request.headers.get("content-type"), body)
+        format_param = [v for k, v in url_params if k == "format"]
         accept = request.headers.get("accept")
         if operation is None:
             return await _service_description(request, format_param, accept)
+        check_shape(operation.text)
         if operation.kind == "update":
             return await _update(request, operation)
-        check_operation(operation, config.allow_remote)
         kind = result_kind(query_form(operation.text))
         offers = {"solutions": media.SOLUTION_TYPES, "boolean": media.BOOLEAN_TYPES, "graph": media.GRAPH_TYPES}
         chosen = {k: media.choose(format_param, accept, v) for k, v in offers.items()}
@@ -439,10 +464,14 @@ def create_app(config: ServeConfig) -> Starlette:
             etag = server.etag(request, chosen[kind], config.max_rows, accept)
             if (cached := server.not_modified(request, etag)) is not None:
                 return cached
-        result = await server.job(
-            "query", text=operation.text, default_graphs=operation.default_graphs, named_graphs=operation.named_graphs,
-            media_types=chosen, max_rows=config.max_rows, endpoint=server.public(request) + "/sparql",
-        )
+        client = client_of(request)
+        with server.clients.query(client) as lane:
+            result = await unless_client_leaves(request, server.job(
+                "query", lane=lane, promote_after=config.long_query_after, on_long=lambda: server.clients.long_query(client),
+                text=operation.text, default_graphs=operation.default_graphs, named_graphs=operation.named_graphs,
+                media_types=chosen, max_rows=config.max_rows, endpoint=server.public(request) + "/sparql",
+                max_bytes=config.max_response_bytes, allow_remote=config.allow_remote,
+            ))
         if result.media_type is None:
             raise ProtocolError(406, _not_acceptable(accept, offers[result.kind]))
         headers = {TRUNCATED_HEADER: "true" if result.truncated else "false", MAX_ROWS_HEADER: str(config.max_rows), "Vary": "Accept", "Cache-Control": "no-cache"}
@@ -453,9 +482,9 @@ def create_app(config: ServeConfig) -> Starlette:
             return server.html("results.html", headers=headers, title="Query results", query=operation.text, variables=result.variables,
                                rows=rows, truncated=result.truncated, max_rows=config.max_rows, kind=result.kind,
                                edit_href="/?" + urlencode({"query": operation.text}))
-        return Response(result.body, media_type=_with_charset(result.media_type), headers=headers)
+        return BodyResponse(result.body, media_type=_with_charset(result.media_type), headers=headers, send_timeout=config.timeout)
 
-    async def _service_description(request: Request, format_param: str | None, accept: str | None) -> Response:
+    async def _service_description(request: Request, format_param: list[str], accept: str | None) -> Response:
         chosen = media.choose(format_param, accept, media.DOCUMENT_TYPES)
         if chosen is None:
             raise ProtocolError(406, _not_acceptable(accept, media.DOCUMENT_TYPES))
@@ -476,14 +505,13 @@ def create_app(config: ServeConfig) -> Starlette:
             raise ProtocolError(401, "updates need an Authorization: Bearer token", {"WWW-Authenticate": 'Bearer realm="hkg-rdf"'})
         if not hmac.compare_digest(token.strip().encode(), config.allow_update.encode()):
             raise ProtocolError(403, "the bearer token does not allow updates", {"WWW-Authenticate": 'Bearer realm="hkg-rdf", error="invalid_token"'})
-        check_operation(operation, config.allow_remote)
-        version = await server.job("update", text=operation.text)
+        version = await server.job("update", text=operation.text, allow_remote=config.allow_remote)
         server.ensure_dump()
         return PlainTextResponse(f"update applied; the store is now at version {version}\n")
 
     async def void_document(request: Request) -> Response:
         try:
-            chosen = media.choose(request.query_params.get("format"), request.headers.get("accept"), media.DOCUMENT_TYPES)
+            chosen = media.choose(request.query_params.getlist("format"), request.headers.get("accept"), media.DOCUMENT_TYPES)
             if chosen is None:
                 raise HttpError(406, _not_acceptable(request.headers.get("accept"), media.DOCUMENT_TYPES))
             stats = await server.statistics()
@@ -506,7 +534,7 @@ def create_app(config: ServeConfig) -> Starlette:
                 if chosen not in media.DOCUMENT_TYPES:
                     return _error_response(request, server, 404, f"no such document: /{name}.{ext}")
             else:
-                chosen = media.choose(request.query_params.get("format"), request.headers.get("accept"), media.DOCUMENT_TYPES)
+                chosen = media.choose(request.query_params.getlist("format"), request.headers.get("accept"), media.DOCUMENT_TYPES)
             if chosen is None:
                 return _error_response(request, server, 406, _not_acceptable(request.headers.get("accept"), media.DOCUMENT_TYPES))
             etag = server.etag(request, chosen)
@@ -542,11 +570,13 @@ def create_app(config: ServeConfig) -> Starlette:
         try:
             segment, entity_id, iri = _entity_from_path(request, "/page/")
             etag = server.etag(request, "page")
-            if (cached := server.not_modified(request, etag, vary=None)) is not None:
+            if (cached := server.not_modified(request, etag, vary=None, exists=False)) is not None:  # "*": once it is known to exist
                 return cached
             facts = await server.job("describe", iri=iri, base_iri=server.minter.base, **pages.paging(request.query_params))
             if not facts["exists"]:
                 raise HttpError(404, f"the graph says nothing about {iri}")
+            if (cached := server.not_modified(request, etag, vary=None)) is not None:
+                return cached
             data = pages.data_path_of(segment, entity_id)
             return server.html(
                 "entity.html", headers={"ETag": etag, "Cache-Control": "no-cache", "Link": f'<{data}>; rel="alternate"; type="text/turtle"'},
@@ -562,18 +592,20 @@ def create_app(config: ServeConfig) -> Starlette:
         try:
             segment, entity_id, iri = _entity_from_path(request, "/data/")
             offers = media.DOCUMENT_TYPES
-            chosen = media.choose(request.query_params.get("format"), request.headers.get("accept"), offers)
+            chosen = media.choose(request.query_params.getlist("format"), request.headers.get("accept"), offers)
             if chosen is None:
                 raise HttpError(406, _not_acceptable(request.headers.get("accept"), offers))
             if chosen == media.HTML:
                 return RedirectResponse(pages.page_path(segment, entity_id), status_code=303, headers={"Vary": "Accept"})
             etag = server.etag(request, chosen)
-            if (cached := server.not_modified(request, etag)) is not None:
+            if (cached := server.not_modified(request, etag, exists=False)) is not None:  # "*": once it is known to exist
                 return cached
             document = server.public(request) + pages.data_path_of(segment, entity_id)
             result = await server.job("entity_document", iri=iri, document=document, media_type=chosen, max_triples=config.max_rows)
             if not result["exists"]:
                 raise HttpError(404, f"the graph says nothing about {iri}")
+            if (cached := server.not_modified(request, etag)) is not None:
+                return cached
             headers = {"Vary": "Accept", "ETag": etag, "Cache-Control": "no-cache", TRUNCATED_HEADER: "true" if result["truncated"] else "false", MAX_ROWS_HEADER: str(config.max_rows)}
             return Response(result["body"], media_type=_with_charset(chosen), headers=headers)
         except HttpError as error:
@@ -584,7 +616,7 @@ def create_app(config: ServeConfig) -> Starlette:
 
     async def dumps_index(request: Request) -> Response:
         dumps = await server.dump_list()
-        chosen = media.choose(request.query_params.get("format"), request.headers.get("accept"), (media.HTML, media.JSON))
+        chosen = media.choose(request.query_params.getlist("format"), request.headers.get("accept"), (media.HTML, media.JSON))
         if chosen == media.JSON or (chosen is None and "json" in (request.headers.get("accept") or "")):
             return JSONResponse({"dumps": [{**d, "url": f"{server.public(request)}/dumps/{d['name']}"} for d in dumps]})
         pending = server._dump_task is not None and not server._dump_task.done()

@@ -1,4 +1,12 @@
-"""HTTP content negotiation (RFC 9110 Accept with q-values and wildcards) and media types."""
+"""HTTP content negotiation (RFC 9110 Accept with q-values and wildcards) and media types.
+
+Besides Accept, clients name formats in a ``format`` parameter: short names (``json``,
+``ttl``, SPARQLWrapper's ``json-ld`` and ``rdf+xml``) or media types, possibly several (SPARQLWrapper
+repeats it, the second time as an Accept-like list). A format name that means nothing here is
+ignored (Accept decides); one that names formats none of which is offered gets 406. Generic
+names follow the kind of result: ``json`` / ``application/json`` is SPARQL JSON for solutions
+and JSON-LD for graphs, ``xml`` SPARQL XML or RDF/XML.
+"""
 
 from __future__ import annotations
 
@@ -23,8 +31,8 @@ RDF_FORMATS = {TURTLE: ox.RdfFormat.TURTLE, NTRIPLES: ox.RdfFormat.N_TRIPLES, JS
 #: short names accepted in ?format= (and file extensions of document variants)
 SHORT_NAMES = {
     "json": SPARQL_JSON, "srj": SPARQL_JSON, "xml": SPARQL_XML, "srx": SPARQL_XML, "csv": CSV, "tsv": TSV,
-    "ttl": TURTLE, "turtle": TURTLE, "nt": NTRIPLES, "ntriples": NTRIPLES, "jsonld": JSONLD, "rdf": RDFXML,
-    "rdfxml": RDFXML, "owl": RDFXML, "html": HTML,
+    "ttl": TURTLE, "turtle": TURTLE, "n3": TURTLE, "nt": NTRIPLES, "ntriples": NTRIPLES, "n-triples": NTRIPLES, "jsonld": JSONLD,
+    "json-ld": JSONLD, "rdf": RDFXML, "rdfxml": RDFXML, "rdf+xml": RDFXML, "owl": RDFXML, "html": HTML,
 }
 EXTENSIONS = {TURTLE: "ttl", NTRIPLES: "nt", JSONLD: "jsonld", RDFXML: "rdf", HTML: "html"}
 
@@ -33,8 +41,14 @@ SOLUTION_TYPES = (SPARQL_JSON, SPARQL_XML, CSV, TSV, HTML)
 BOOLEAN_TYPES = (SPARQL_JSON, SPARQL_XML, CSV, TSV, HTML)
 GRAPH_TYPES = (TURTLE, NTRIPLES, JSONLD, RDFXML, HTML)
 DOCUMENT_TYPES = (TURTLE, NTRIPLES, JSONLD, RDFXML, HTML)
-#: other names clients use for the same formats
-ALIASES = {JSON: SPARQL_JSON, XML: SPARQL_XML, "text/xml": SPARQL_XML, "application/xhtml+xml": HTML, "text/plain": NTRIPLES, "application/x-turtle": TURTLE}
+#: other names clients use for the same formats (generic ones: the first of them that is offered)
+ALIASES = {
+    JSON: (SPARQL_JSON, JSONLD), XML: (SPARQL_XML, RDFXML), "text/xml": (SPARQL_XML, RDFXML), "application/xhtml+xml": (HTML,),
+    "text/plain": (NTRIPLES,), "application/x-turtle": (TURTLE,), "application/x-json+ld": (JSONLD,), "text/n3": (TURTLE,), "text/rdf+n3": (TURTLE,),
+}
+#: what a short name for a result format means for the other kinds of result
+_ALSO = {SPARQL_JSON: (JSONLD, JSON), SPARQL_XML: (RDFXML, XML)}
+_KNOWN = {*SHORT_NAMES.values(), *ALIASES, *RDF_FORMATS, SPARQL_JSON, SPARQL_XML, CSV, TSV, HTML}
 
 
 def _ranges(accept: str) -> list[tuple[str, str, float, int]]:
@@ -63,7 +77,8 @@ def _quality(offer: str, ranges: list[tuple[str, str, float, int]], aliases: dic
     best: tuple[int, float] | None = None
     for rkind, rsub, q, _ in ranges:
         full = f"{rkind}/{rsub}"
-        if full == offer or aliases.get(full) == offer:
+        alias = aliases.get(full, ())
+        if full == offer or offer == alias or offer in alias:
             specificity = 3 if full == offer else 2
         elif rkind == kind and rsub == "*":
             specificity = 1
@@ -91,9 +106,19 @@ def negotiate(accept: str | None, offers: tuple[str, ...], aliases: dict[str, st
     return best
 
 
-def choose(format_param: str | None, accept: str | None, offers: tuple[str, ...]) -> str | None:
-    """An explicit ``?format=`` (short name or media type) wins over Accept; None if unacceptable."""
-    if format_param:
-        wanted = SHORT_NAMES.get(format_param.lower(), ALIASES.get(format_param.lower(), format_param.lower()))
-        return wanted if wanted in offers else None
-    return negotiate(accept, offers)
+def _meanings(name: str) -> tuple[str, ...]:
+    """The media types a format name (short name or media type, parameters ignored) may mean; () if none."""
+    name = name.split(";")[0].strip().lower()
+    primary = SHORT_NAMES.get(name, name)
+    if primary in ALIASES:
+        return (primary, *ALIASES[primary])
+    return (primary, *_ALSO.get(primary, ())) if primary in _KNOWN else ()
+
+
+def choose(format_param: str | list[str] | None, accept: str | None, offers: tuple[str, ...]) -> str | None:
+    """The format the ``format`` parameter(s) name, if any is known here, else Accept's choice; None if unacceptable."""
+    values = [format_param] if isinstance(format_param, str) else list(format_param or ())
+    meanings = [m for value in values for item in value.split(",") for m in _meanings(item)]
+    if not meanings:
+        return negotiate(accept, offers)
+    return next((m for m in meanings if m in offers), None)

@@ -1,7 +1,7 @@
 """Second line of defence for query workers: a seccomp filter that forbids network sockets.
 
-The first line is :func:`hkg_rdf.serve.sparql.check_operation`, which refuses ``SERVICE`` and
-``LOAD`` before a query reaches Oxigraph. Should a query ever slip past it, a worker process
+The first line is :func:`hkg_rdf.serve.policy.check_operation`, which refuses ``SERVICE`` and
+``LOAD`` on the parsed operation before a query reaches Oxigraph. Should a query ever slip past it, a worker process
 under this filter still cannot reach any host: ``socket()`` for any family but ``AF_UNIX``
 fails with EACCES (the worker talks to the server over an inherited pipe and needs no new
 socket), and so does ``io_uring_setup`` (io_uring could open sockets without the syscall).

@@ -4,15 +4,23 @@ Reading (server side): :func:`read_operation` turns a GET or POST into an :class
 (a query or an update, with its dataset IRIs), or raises :class:`ProtocolError` with the HTTP
 status to answer (400, 405, 413, 414, 415).
 
-Checking (server side, before any evaluation): :func:`check_operation` refuses ``SERVICE``
-(pyoxigraph would send the query to any URL a client names) and, in updates, ``LOAD`` (it would
-fetch any URL), unless remote access was allowed. The check reads the text as SPARQL's lexer
-does (strings, IRIs and comments are not code) and also reads it once more with ``\\uXXXX``
-escapes decoded, refusing if either reading shows the keyword; it errs towards refusing.
+Checking: :mod:`hkg_rdf.serve.policy` (``SERVICE`` and ``LOAD`` refused on the parsed
+operation, in the worker, before any store sees the text; too deep or too long texts refused
+by the server before any worker does).
 
-Running (in a worker process): :func:`run_query` evaluates the query on the store and writes
-the results in the negotiated format, stopping after ``max_rows`` rows (or triples): a result
-cut there is marked as truncated, never silently (see :data:`TRUNCATED_HEADER`).
+Running (in a worker process): :func:`run_query` checks, evaluates the query on the store and
+writes the results in the negotiated format, stopping after ``max_rows`` rows (or triples) or
+``max_bytes`` bytes: a result cut there is marked as truncated, never silently (see
+:data:`TRUNCATED_HEADER`). Where the format has room for it the body says so too: SPARQL JSON
+(``"truncated": true`` and ``head.link``), SPARQL XML (``<link href="...#truncated">``),
+Turtle and N-Triples (a first comment line), RDF/XML (a trailing XML comment). CSV, TSV and
+JSON-LD have no place for it that every reader ignores: there only the header says it.
+
+XML: XML 1.0 cannot carry some characters at all, not even as character references: C0
+controls other than tab, LF and CR (ANSI escapes, NUL), U+FFFE and U+FFFF (lone surrogates
+cannot be in the store: RDF literals are Unicode strings). In SPARQL XML results and RDF/XML
+each is written as U+FFFD REPLACEMENT CHARACTER, so that every XML parser reads the document;
+JSON, CSV, TSV, Turtle, N-Triples and JSON-LD carry them exactly.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ import pyoxigraph as ox
 
 from ..vocab import PREFIXES, RDF, XSD_STRING
 from . import negotiation as media
+from .policy import ProtocolError, check_operation, code_of  # noqa: F401 - check_operation, code_of: part of this module's interface
 
 #: Response header on every query result: "true" if rows were cut at the cap, else "false".
 TRUNCATED_HEADER = "X-SPARQL-Truncated"
@@ -42,14 +51,6 @@ RDF_LANG_STRING = RDF + "langString"
 FORM_TYPE = "application/x-www-form-urlencoded"
 QUERY_TYPE = "application/sparql-query"
 UPDATE_TYPE = "application/sparql-update"
-
-
-class ProtocolError(Exception):
-    """A request the protocol cannot serve; ``status`` is the HTTP status to answer with."""
-
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None):
-        super().__init__(message)
-        self.status, self.message, self.headers = status, message, headers or {}
 
 
 @dataclass
@@ -131,38 +132,9 @@ def read_operation(method: str, url_params: list[tuple[str, str]], content_type:
 # ---------------------------------------------------------------- looking at the text
 
 
-# The lexer's view of SPARQL: comments, IRIs and strings are not code. IRIREF excludes
-# whitespace, so "?a < ?b" stays an operator; strings may use any backslash escape.
-_LEXEME = re.compile(
-    r"""(?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
-      | (?P<string>'''(?:[^'\\]|\\.|'(?!''))*(?:'''|$) | \"\"\"(?:[^"\\]|\\.|"(?!""))*(?:\"\"\"|$)
-                  | '(?:[^'\\\n\r]|\\.)*(?:'|$) | "(?:[^"\\\n\r]|\\.)*(?:"|$))
-      | (?P<comment>\#[^\n\r]*)
-      | (?P<code>[^<'"\#]+|.)""",
-    re.X | re.S,
-)
-_UCHAR = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
-# A keyword is where a word starts: not after a letter/digit/_ (inside a word), ':' (a local
-# name), '?' or '$' (a variable). "Starts with" rather than "is": Oxigraph's parser may read
-# "SERVICE:x" as the keyword and a prefixed name, so a prefix named service* is refused too.
+# The first form keyword in code, for negotiation only (what a query may do is decided on its
+# parse, in policy.check_operation): not after a letter, digit, '_', ':', '?' or '$'.
 _FORM = re.compile(r"(?<![\w:?$])(select|construct|describe|ask)(?![\w:])", re.I)
-_QUERY_FORBIDDEN = re.compile(r"(?<![\w:?$])service", re.I)
-_UPDATE_FORBIDDEN = re.compile(r"(?<![\w:?$])(service|load)", re.I)
-
-
-def code_of(text: str) -> str:
-    """The text with comments, IRIs and string literals blanked out (each becomes a space)."""
-    return "".join(m.group("code") or " " for m in _LEXEME.finditer(text))
-
-
-def _unescape(text: str) -> str:
-    def char(match: re.Match) -> str:
-        try:
-            return chr(int(match.group(1) or match.group(2), 16))
-        except (ValueError, OverflowError):
-            return match.group(0)
-
-    return _UCHAR.sub(char, text)
 
 
 def query_form(text: str) -> str | None:
@@ -173,22 +145,6 @@ def query_form(text: str) -> str | None:
 
 def result_kind(form: str | None) -> str | None:
     return {"select": "solutions", "ask": "boolean", "construct": "graph", "describe": "graph"}.get(form or "")
-
-
-def check_operation(operation: Operation, allow_remote: bool) -> None:
-    """Refuse (ProtocolError 403) SERVICE, and LOAD in updates, unless remote access is allowed."""
-    if allow_remote:
-        return
-    forbidden = _QUERY_FORBIDDEN if operation.kind == "query" else _UPDATE_FORBIDDEN
-    for reading in {operation.text, _unescape(operation.text)}:
-        match = forbidden.search(code_of(reading))
-        if match:
-            keyword = match.group(0).upper()
-            raise ProtocolError(
-                403,
-                f"{keyword} is refused: this endpoint fetches nothing from other servers "
-                f"({'federated queries' if keyword == 'SERVICE' else 'loading from URLs'} are off; the operator can allow them with --allow-remote)",
-            )
 
 
 # ---------------------------------------------------------------- writing results
@@ -214,12 +170,15 @@ def _json_term(term: object) -> dict:
 
 
 _EDGE_SPACE = re.compile(r"^\s+|\s+$")
+#: Characters XML 1.0 cannot carry (Char production of XML 1.0 §2.2); written as U+FFFD.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_NOT_XML_UTF8 = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]|\xef\xbf[\xbe\xbf]")
 
 
 def _xml_text(value: str) -> str:
     # a CR must reach XML parsers as &#13; (a raw CR is read back as LF), and whitespace at
     # either end as character references (some parsers, Oxigraph's among them, trim it)
-    text = escape(value).replace("\r", "&#13;")
+    text = escape(_NOT_XML.sub("\ufffd", value)).replace("\r", "&#13;")
     return _EDGE_SPACE.sub(lambda m: "".join(f"&#{ord(c)};" for c in m.group()), text)
 
 
@@ -253,39 +212,53 @@ def _csv_value(term: object) -> str:
     return str(term)
 
 
+class SolutionWriter:
+    """SELECT results in SPARQL JSON, SPARQL XML, CSV or TSV, one row at a time.
+
+    ``row`` gives the text of one row (terms or None), ``document`` the whole body around
+    the rows; the caller counts bytes, so that a result can be cut at a byte budget too.
+    """
+
+    def __init__(self, variables: list[str], media_type: str, endpoint: str):
+        if media_type not in (media.SPARQL_JSON, media.SPARQL_XML, media.CSV, media.TSV):
+            raise ValueError(f"no solution writer for {media_type}")
+        self.variables, self.media_type, self.endpoint = variables, media_type, endpoint
+
+    def row(self, row: list) -> str:
+        pairs = [(name, term) for name, term in zip(self.variables, row) if term is not None]
+        if self.media_type == media.SPARQL_JSON:
+            return "\n" + json.dumps({name: _json_term(term) for name, term in pairs}, ensure_ascii=False)
+        if self.media_type == media.SPARQL_XML:
+            return "<result>" + "".join(f"<binding name={_xml_attr(name)}>{_xml_term(term)}</binding>" for name, term in pairs) + "</result>\n"
+        if self.media_type == media.CSV:
+            out = io.StringIO()
+            csv.writer(out, lineterminator="\r\n").writerow([_csv_value(term) for term in row])
+            return out.getvalue()
+        return "\t".join("" if term is None else str(term) for term in row) + "\n"
+
+    def document(self, rows: list[str], truncated: bool) -> bytes:
+        link = [self.endpoint + TRUNCATED_FRAGMENT] if truncated else []
+        if self.media_type == media.SPARQL_JSON:
+            head = {"vars": self.variables, **({"link": link} if link else {})}
+            text = ('{"head":' + json.dumps(head, ensure_ascii=False) + ',"results":{"bindings":[' + ",".join(rows)
+                    + "\n]}" + (',"truncated":true' if truncated else "") + "}\n")
+        elif self.media_type == media.SPARQL_XML:
+            head = "".join(f"<variable name={_xml_attr(name)}/>" for name in self.variables) + "".join(f"<link href={_xml_attr(h)}/>" for h in link)
+            text = ('<?xml version="1.0" encoding="UTF-8"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#">\n'
+                    f"<head>{head}</head>\n<results>\n" + "".join(rows) + "</results>\n</sparql>\n")
+        elif self.media_type == media.CSV:
+            out = io.StringIO()
+            csv.writer(out, lineterminator="\r\n").writerow(self.variables)
+            text = out.getvalue() + "".join(rows)
+        else:
+            text = "\t".join("?" + name for name in self.variables) + "\n" + "".join(rows)
+        return text.encode("utf-8")
+
+
 def write_solutions(variables: list[str], rows: list[list], media_type: str, truncated: bool, endpoint: str) -> bytes:
     """SELECT results in SPARQL JSON, SPARQL XML, CSV or TSV; ``rows`` hold terms or None."""
-    link = [endpoint + TRUNCATED_FRAGMENT] if truncated else []
-    if media_type == media.SPARQL_JSON:
-        out = io.StringIO()
-        head = {"vars": variables, **({"link": link} if link else {})}
-        out.write('{"head":' + json.dumps(head, ensure_ascii=False) + ',"results":{"bindings":[')
-        for i, row in enumerate(rows):
-            binding = {name: _json_term(term) for name, term in zip(variables, row) if term is not None}
-            out.write(("," if i else "") + "\n" + json.dumps(binding, ensure_ascii=False))
-        out.write("\n]}" + (',"truncated":true' if truncated else "") + "}\n")
-        return out.getvalue().encode("utf-8")
-    if media_type == media.SPARQL_XML:
-        parts = ['<?xml version="1.0" encoding="UTF-8"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#">\n<head>']
-        parts += [f"<variable name={_xml_attr(name)}/>" for name in variables]
-        parts += [f"<link href={_xml_attr(href)}/>" for href in link]
-        parts.append("</head>\n<results>\n")
-        for row in rows:
-            bindings = "".join(f"<binding name={_xml_attr(name)}>{_xml_term(term)}</binding>" for name, term in zip(variables, row) if term is not None)
-            parts.append(f"<result>{bindings}</result>\n")
-        parts.append("</results>\n</sparql>\n")
-        return "".join(parts).encode("utf-8")
-    if media_type == media.CSV:
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerow(variables)
-        writer.writerows([_csv_value(term) for term in row] for row in rows)
-        return out.getvalue().encode("utf-8")
-    if media_type == media.TSV:
-        lines = ["\t".join("?" + name for name in variables)]
-        lines += ["\t".join("" if term is None else str(term) for term in row) for row in rows]
-        return ("\n".join(lines) + "\n").encode("utf-8")
-    raise ValueError(f"no solution writer for {media_type}")
+    writer = SolutionWriter(variables, media_type, endpoint)
+    return writer.document([writer.row(row) for row in rows], truncated)
 
 
 def write_boolean(value: bool, media_type: str) -> bytes:
@@ -301,29 +274,20 @@ def write_boolean(value: bool, media_type: str) -> bytes:
     raise ValueError(f"no boolean writer for {media_type}")
 
 
-class _CrAsReference:
-    """RDF/XML from pyoxigraph writes a CR raw; XML parsers would read it back as LF."""
-
-    def __init__(self, out: io.BytesIO):
-        self._out = out
-
-    def write(self, data) -> int:
-        self._out.write(bytes(data).replace(b"\r", b"&#13;"))
-        return len(data)
-
-    def flush(self) -> None:
-        pass
-
-
 def write_graph(triples: list, media_type: str, truncated: bool = False) -> bytes:
     """Triples as Turtle, N-Triples, JSON-LD or RDF/XML (prefixes where the format has them)."""
     fmt = media.RDF_FORMATS[media_type]
-    out = io.BytesIO()
-    if truncated and media_type in (media.TURTLE, media.NTRIPLES):
-        out.write(b"# truncated: more triples matched than the server's row cap (see the X-SPARQL-Truncated header)\n")
     prefixes = None if fmt == ox.RdfFormat.N_TRIPLES else PREFIXES
-    ox.serialize(triples, _CrAsReference(out) if fmt == ox.RdfFormat.RDF_XML else out, fmt, prefixes=prefixes)
-    return out.getvalue()
+    body = ox.serialize(triples, format=fmt, prefixes=prefixes)
+    if fmt == ox.RdfFormat.RDF_XML:
+        # pyoxigraph writes CR raw (XML parsers would read it back as LF) and characters
+        # XML 1.0 cannot carry at all (they become U+FFFD: see the module's docstring)
+        body = _NOT_XML_UTF8.sub("\ufffd".encode(), body.replace(b"\r", b"&#13;"))
+        if truncated:
+            body += b"<!-- truncated: more triples matched than the server sends (see the X-SPARQL-Truncated header) -->\n"
+    elif truncated and fmt in (ox.RdfFormat.TURTLE, ox.RdfFormat.N_TRIPLES):
+        body = b"# truncated: more triples matched than the server sends (see the X-SPARQL-Truncated header)\n" + body
+    return body
 
 
 # ---------------------------------------------------------------- running (in a worker)
@@ -342,11 +306,27 @@ class QueryResult:
     table: list[list] | None = None  # for HTML rendering by the server: the rows' terms
 
 
-def run_query(store: ox.Store, text: str, default_graphs: list[str], named_graphs: list[str], media_types: dict[str, str | None], max_rows: int, endpoint: str) -> QueryResult:
-    """Evaluate and write a query; ``media_types`` maps each result kind to the negotiated type.
+def _bounded(items, size, max_rows: int, max_bytes: int) -> tuple[list, bool]:
+    """The first items that fit in ``max_rows`` and ``max_bytes`` (as ``size`` counts them); whether more were left."""
+    kept, used = [], 0
+    for item in items:
+        used += size(item)
+        if len(kept) == max_rows or used > max_bytes:
+            return kept, True
+        kept.append(item)
+    return kept, False
 
-    Raises SyntaxError with the parser's message for a malformed query.
+
+def run_query(store: ox.Store, text: str, default_graphs: list[str], named_graphs: list[str], media_types: dict[str, str | None], max_rows: int,
+              endpoint: str, max_bytes: int = 1 << 62, allow_remote: bool = False, strict: bool = False) -> QueryResult:
+    """Check, evaluate and write a query; ``media_types`` maps each result kind to the negotiated type.
+
+    Raises ProtocolError for a refused query (policy.check_operation), SyntaxError with the
+    parser's message for a malformed one. Graph results are cut at ``max_bytes`` of their
+    N-Triples form (the other formats are of the same order), solutions at ``max_bytes`` of
+    the negotiated format.
     """
+    check_operation(Operation("query", text), allow_remote, strict, PREFIXES)
     options = {}
     if default_graphs:
         options["default_graph"] = [ox.NamedNode(g) for g in default_graphs]
@@ -364,25 +344,20 @@ def run_query(store: ox.Store, text: str, default_graphs: list[str], named_graph
         mt = media_types.get("graph")
         if mt is None:
             return QueryResult("graph", None)
-        triples = []
-        for triple in results:
-            if len(triples) == max_rows:
-                return _graph_result(triples, mt, True)
-            triples.append(triple)
-        return _graph_result(triples, mt, False)
+        triples, truncated = _bounded(results, lambda t: len(str(t).encode()) + 3, max_rows, max_bytes)
+        return _graph_result(triples, mt, truncated)
     mt = media_types.get("solutions")
     if mt is None:
         return QueryResult("solutions", None)
     variables = [v.value for v in results.variables]
-    rows, truncated = [], False
-    for solution in results:
-        if len(rows) == max_rows:
-            truncated = True
-            break
-        rows.append([solution[name] for name in variables])
+    rows = ([solution[name] for name in variables] for solution in results)
     if mt == media.HTML:
-        return QueryResult("solutions", mt, truncated=truncated, rows=len(rows), variables=variables, table=rows)
-    return QueryResult("solutions", mt, write_solutions(variables, rows, mt, truncated, endpoint), truncated, len(rows))
+        table, truncated = _bounded(rows, lambda row: sum(len(t.value) if hasattr(t, "value") else 0 for t in row) + 1, max_rows, max_bytes)
+        return QueryResult("solutions", mt, truncated=truncated, rows=len(table), variables=variables, table=table)
+    writer = SolutionWriter(variables, mt, endpoint)
+    frame = len(writer.document([], True))  # head and tail count too
+    lines, truncated = _bounded((writer.row(row) for row in rows), lambda line: len(line.encode()) + 1, max_rows, max_bytes - frame)
+    return QueryResult("solutions", mt, writer.document(lines, truncated), truncated, len(lines))
 
 
 def _graph_result(triples: list, media_type: str, truncated: bool) -> QueryResult:
@@ -391,11 +366,17 @@ def _graph_result(triples: list, media_type: str, truncated: bool) -> QueryResul
     return QueryResult("graph", media_type, write_graph(triples, media_type, truncated), truncated, len(triples))
 
 
-def run_update(store_dir, text: str) -> str:
-    """Apply an update atomically (a new store version, swapped in when it succeeds)."""
+def run_update(store_dir, text: str, allow_remote: bool = False) -> str:
+    """Check and apply an update atomically (a new store version, swapped in when it succeeds).
+
+    The new version's search index is left to its first reader (built in the background by
+    the server): rebuilding it here, inside a worker bounded by the query timeout, would get
+    a large store's update killed and lost.
+    """
     from pathlib import Path
 
     from ..store import load_atomically
 
-    version = load_atomically(Path(store_dir), lambda store: store.update(text, prefixes=PREFIXES))
+    check_operation(Operation("update", text), allow_remote, False, PREFIXES)
+    version = load_atomically(Path(store_dir), lambda store: store.update(text, prefixes=PREFIXES), index=False)
     return version.name

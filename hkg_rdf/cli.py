@@ -50,6 +50,25 @@ def _open(store_dir: Path | None, sparql: str | None, graph: str | None, auth: s
 report_option = click.option("--report", "report_path", type=click.Path(path_type=Path), help="Also write the run's report as JSON.")
 
 
+def terms_options(function):
+    """--no-standard-terms, --license IRI: what a conversion writes beside the hkg: triples."""
+    function = click.option("--license", "license_iri", metavar="IRI", help="License of the data, stated in the dump's VoID/DCAT description.")(function)
+    return click.option("--no-standard-terms", is_flag=True, help="Leave out the FAIR4ML/schema.org/PROV/DCAT/FOAF/SKOS/DC triples the ontology entails (default: written).")(function)
+
+
+def _terms(no_standard_terms: bool, license_iri: str | None):
+    import pyoxigraph as ox
+
+    from .triples import Terms
+
+    if license_iri is not None:
+        try:
+            ox.NamedNode(license_iri)
+        except ValueError as error:
+            raise InputError("--license", f"not an IRI ({error}): {license_iri!r}") from None
+    return Terms(standard=not no_standard_terms, license_iri=license_iri)
+
+
 def _minter(base_iri: str) -> IriMinter:
     try:
         return IriMinter(base_iri)
@@ -85,12 +104,13 @@ def main() -> None:
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Output file: .nt .ttl .nq .trig .jsonld .rdf, optionally .gz.")
 @base_iri_option
 @keep_dangling_option
+@terms_options
 @report_option
-def convert(source: Path, output: Path, base_iri: str, keep_dangling: bool, report_path: Path | None) -> None:
+def convert(source: Path, output: Path, base_iri: str, keep_dangling: bool, no_standard_terms: bool, license_iri: str | None, report_path: Path | None) -> None:
     """Convert a HuggingKG release (directory or .zip) or a triples.txt to an RDF file."""
     from .convert import convert as run
 
-    _finish(run(source, output, _minter(base_iri), keep_dangling), report_path)
+    _finish(run(source, output, _minter(base_iri), keep_dangling, _terms(no_standard_terms, license_iri)), report_path)
 
 
 @main.command(epilog="Example: hkg-rdf load examples/HuggingKG_V20241215000000 --store hkg-store --replace --validate")
@@ -99,29 +119,31 @@ def convert(source: Path, output: Path, base_iri: str, keep_dangling: bool, repo
 @base_iri_option
 @keep_dangling_option
 @click.option("--replace", is_flag=True, help="Replace the store's content instead of adding to it.")
+@terms_options
 @report_option
 @click.option("--validate", "validate_", is_flag=True, help="Also give the SHACL verdict of the loaded store (exit 1 on violations), as 'validate --store' does.")
 @click.option("--shapes", type=click.Path(exists=True, path_type=Path), help="With --validate: SHACL shapes (default: the hkg-rdf shapes).")
 @click.option("--shacl-report", "shacl_report", type=click.Path(path_type=Path), help="With --validate: write the standard SHACL validation report (Turtle).")
 @click.option("--examples", default=5, show_default=True, help="With --validate: examples shown per shape and constraint.")
-def load(sources: tuple[Path, ...], store_dir: Path, base_iri: str, keep_dangling: bool, replace: bool, report_path: Path | None,
-         validate_: bool, shapes: Path | None, shacl_report: Path | None, examples: int) -> None:
+def load(sources: tuple[Path, ...], store_dir: Path, base_iri: str, keep_dangling: bool, replace: bool, no_standard_terms: bool, license_iri: str | None,
+         report_path: Path | None, validate_: bool, shapes: Path | None, shacl_report: Path | None, examples: int) -> None:
     """Load releases, triples.txt files or RDF files into the store, atomically.
 
     Either every source is loaded, or the store keeps its previous content. With --validate
     the verdict comes at little more than the load's cost: a single release is checked
     against the shapes while it is converted, and the store checks only the rest.
     """
+    terms = _terms(no_standard_terms, license_iri)
     if not validate_:
         if shapes or shacl_report:
             raise click.UsageError("--shapes and --shacl-report need --validate")
         from .load import load as run
 
-        _finish(run(store_dir, list(sources), _minter(base_iri), keep_dangling, replace), report_path)
+        _finish(run(store_dir, list(sources), _minter(base_iri), keep_dangling, replace, terms), report_path)
         return
     from .load import load_and_validate
 
-    report, result, proven = load_and_validate(store_dir, list(sources), _minter(base_iri), keep_dangling, replace, shapes)
+    report, result, proven = load_and_validate(store_dir, list(sources), _minter(base_iri), keep_dangling, replace, shapes, terms)
     _finish(report, report_path)
     click.echo(proven, err=True)
     click.echo(result.summary(examples))

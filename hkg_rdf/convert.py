@@ -15,7 +15,7 @@ from .progress import triples_progress
 from .rdfio import ChunkReader, write_ntriples_as
 from .record_validation import CheckingTripleMaker, Proof, ShapesGraph
 from .report import Report
-from .triples import TripleMaker, encode_chunks, source_triples
+from .triples import Terms, TripleMaker, encode_chunks, source_triples
 
 # A fork server forks conversion processes from a clean, single-threaded process: the
 # loading process itself runs Oxigraph's threads and must not be forked.
@@ -23,30 +23,31 @@ _PROCESSES = multiprocessing.get_context("forkserver")
 _PROCESSES.set_forkserver_preload([__name__])
 
 
-def ntriples_chunks(source: Path, minter: IriMinter, report: Report, keep_dangling: bool = False, maker: TripleMaker | None = None) -> Iterator[bytes]:
+def ntriples_chunks(source: Path, minter: IriMinter, report: Report, keep_dangling: bool = False, terms: Terms = Terms(),
+                    maker: TripleMaker | None = None) -> Iterator[bytes]:
     """The N-Triples of a release or triples.txt as UTF-8 chunks, with progress."""
-    maker = maker or TripleMaker(minter, report)
+    maker = maker or TripleMaker(minter, report, terms=terms)
     chunks = encode_chunks(source_triples(source, maker, keep_dangling), str(source))
     return triples_progress(chunks, report, f"converting {source.name}")
 
 
-def convert(source: Path, output: Path, minter: IriMinter, keep_dangling: bool = False) -> Report:
+def convert(source: Path, output: Path, minter: IriMinter, keep_dangling: bool = False, terms: Terms = Terms()) -> Report:
     """Write ``source`` as RDF to ``output`` (format by extension); a failure leaves no output."""
     report = Report()
-    write_ntriples_as(ntriples_chunks(source, minter, report, keep_dangling), output)
+    write_ntriples_as(ntriples_chunks(source, minter, report, keep_dangling, terms), output)
     return report
 
 
-def _produce(sender: Connection, source: Path, base_iri: str, keep_dangling: bool, shapes: ShapesGraph | None) -> None:
+def _produce(sender: Connection, source: Path, base_iri: str, keep_dangling: bool, terms: Terms, shapes: ShapesGraph | None) -> None:
     """In the conversion process: send N-Triples chunks, an empty end marker, then (report, error, proof).
 
     With ``shapes``, the records are checked against them on the way (the proof says which
     constraints the store must still check).
     """
     report, error, minter = Report(), None, IriMinter(base_iri)
-    maker = CheckingTripleMaker(minter, report, shapes, keep_dangling) if shapes else TripleMaker(minter, report)
+    maker = CheckingTripleMaker(minter, report, shapes, keep_dangling, terms=terms) if shapes else TripleMaker(minter, report, terms=terms)
     try:
-        for chunk in ntriples_chunks(source, minter, report, keep_dangling, maker):
+        for chunk in ntriples_chunks(source, minter, report, keep_dangling, terms, maker):
             sender.send_bytes(chunk)
     except InputError as raised:
         error = raised
@@ -57,7 +58,7 @@ def _produce(sender: Connection, source: Path, base_iri: str, keep_dangling: boo
 
 
 @contextmanager
-def converted_in_process(source: Path, minter: IriMinter, report: Report, keep_dangling: bool = False,
+def converted_in_process(source: Path, minter: IriMinter, report: Report, keep_dangling: bool = False, terms: Terms = Terms(),
                          shapes: ShapesGraph | None = None, proof: Proof | None = None) -> Iterator[IO[bytes]]:
     """N-Triples of ``source`` as a stream, converted by a separate process.
 
@@ -68,7 +69,7 @@ def converted_in_process(source: Path, minter: IriMinter, report: Report, keep_d
     checked against them while converting, and what that proved is merged into ``proof``.
     """
     receiver, sender = _PROCESSES.Pipe(duplex=False)
-    process = _PROCESSES.Process(target=_produce, args=(sender, source, minter.base, keep_dangling, shapes), daemon=True)
+    process = _PROCESSES.Process(target=_produce, args=(sender, source, minter.base, keep_dangling, terms, shapes), daemon=True)
     process.start()
     sender.close()
     try:

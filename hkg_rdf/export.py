@@ -38,6 +38,7 @@ from .iris import IriMinter
 from .progress import counted
 from .records import JsonArrayWriter, scalar_check
 from .report import Report
+from .describe import VOID
 from .vocab import INTEGER_TYPES, PREFIXES, RDF_TYPE, XSD_DATETIME, EntityType, Field, Relation, Vocabulary, vocabulary
 
 TRIPLES_TXT = "triples.txt"
@@ -96,6 +97,8 @@ class _Exporter:
         self.relation_props = frozenset(r.prop for r in vocab.relations)
         # per type: link property IRI (dcterms:license) -> the field whose labels it derives from
         self.links = {t.segment: {f.link_prop: f for f in t.fields if f.link_prop} for t in vocab.types}
+        self.ordered = {t.segment: {f.items.link: f for f in t.fields if f.items} for t in vocab.types}
+        self.derived_props, self.derived_classes = vocab.derived
         self.visited: Counter[str] = Counter()  # relation-property triples seen, per property
         self.dropped = self.lines = 0
         self._end = lru_cache(maxsize=_END_CACHE)(self._lookup_end)
@@ -153,22 +156,56 @@ class _Exporter:
             self._edge(entity_type, entity_id, edge)
 
     def _record(self, entity_type: EntityType, subject: ox.NamedNode | ox.BlankNode, entity_id: str, own: list[ox.Quad]) -> dict:
-        values: dict[str, list] = {f.prop: [] for f in entity_type.fields}
-        links = []
+        values: dict[str, list] = {f.prop: [] for f in entity_type.fields if not f.items}
+        links, items = [], {prop: [] for prop in self.ordered[entity_type.segment]}
         for triple in own:
             prop = triple.predicate.value
             if prop in values:
                 values[prop].append(triple.object)
+            elif prop in items:
+                items[prop].append(triple.object)
             elif prop in self.links[entity_type.segment]:
                 links.append(triple)
-            elif prop == RDF_TYPE and triple.object.value == entity_type.cls:
+            elif self._regenerated(triple, entity_type.cls):
                 self.report.triples += 1
             else:
                 self._drop(self._unmapped(entity_type, triple), _example(subject, triple.object))
-        record = {f.name: self._field(entity_type, subject, f, values[f.prop]) for f in entity_type.fields}
+        record = {f.name: self._field(entity_type, subject, f, values[f.prop]) for f in entity_type.fields if not f.items}
+        for prop, nodes in items.items():
+            field = self.ordered[entity_type.segment][prop]
+            record[field.name] = self._ordered(entity_type, subject, field, nodes)
+        record = {f.name: record[f.name] for f in entity_type.fields}
         record[entity_type.key.name] = entity_id
         self._links(entity_type, record, links)
         return record
+
+    def _regenerated(self, triple: ox.Quad, cls: str) -> bool:
+        """A triple the conversion derives from the release (its type, standard terms, links)."""
+        if triple.predicate == _TYPE:
+            return triple.object.value == cls or triple.object.value in self.derived_classes
+        return triple.predicate.value in self.derived_props
+
+    def _ordered(self, entity_type: EntityType, subject: object, field: Field, nodes: list) -> list:
+        """An ordered list field back from its item nodes: values by position, repeats kept."""
+        items, by_position = field.items, {}
+        for node in nodes:
+            self.report.triples += 1  # the entity -> item link
+            position = value = None
+            for triple in self.store.quads_for_pattern(node, None, None, _DEFAULT):
+                prop = triple.predicate.value
+                if prop == items.position and position is None:
+                    position = _value(_POSITION, triple.object)
+                elif prop == field.prop and value is None:
+                    value = _value(field, triple.object)
+                elif not self._regenerated(triple, items.cls):
+                    self._drop(f"{entity_type.file}: {field.name}: {_short(prop)} on an item (not in the mapping)", _example(node, triple.object))
+                    continue
+                self.report.triples += 1
+            if position is None or value is None or position in by_position:
+                self._drop(f"{entity_type.file}: {field.name}: item without one position and one value", _example(subject, node))
+                continue
+            by_position[position] = value
+        return [by_position[p] for p in sorted(by_position)]
 
     def _unmapped(self, entity_type: EntityType, triple: ox.Quad) -> str:
         """Why a triple of an entity has no place in its record."""
@@ -211,7 +248,7 @@ class _Exporter:
         for triple in links:
             field = self.links[entity_type.segment][triple.predicate.value]
             labels = record[field.name] if field.is_list else [record[field.name]]
-            if triple.object.value in {self.vocab.spdx.get(label) for label in labels}:
+            if triple.object.value in {self.vocab.licenses.get(label) for label in labels}:
                 self.report.triples += 1
             else:
                 reason = f"{entity_type.file}: {_short(triple.predicate.value)} not derived from its {field.name} label"
@@ -260,6 +297,7 @@ class _Exporter:
 
     def _remainder(self) -> None:
         """Report the triples of nodes that are no release entity, and quads in named graphs."""
+        self.report.triples += self._regenerated_nodes()
         rest = _count(self.store, "?s ?p ?o") - self.report.triples - self.dropped
         if rest:
             props = ", ".join(f"<{p}>" for p in sorted(self.relation_props))
@@ -270,6 +308,21 @@ class _Exporter:
         if named:
             self._drop("quads in named graphs (only the default graph is exported)", self._sample(in_graphs, "g s p o"), named)
 
+    def _regenerated_nodes(self) -> int:
+        """Triples of the nodes a conversion writes besides entities (and the items reached through
+        them): the concepts of our license and task schemes, and each conversion's description."""
+        subjects = {t.subject for t in ox.parse(self.vocab.preamble.encode(), ox.RdfFormat.N_TRIPLES)}
+        todo = [q.subject for q in self.store.quads_for_pattern(None, _TYPE, ox.NamedNode(VOID + "Dataset"), _DEFAULT)
+                if isinstance(q.subject, ox.NamedNode) and q.subject.value.startswith(self.minter.base + "void/")]
+        while todo:  # a description and its parts: <d>, <d#model>, <d#conversion>, <d#tool>, ...
+            node = todo.pop()
+            if node in subjects:
+                continue
+            subjects.add(node)
+            todo += [q.object for q in self.store.quads_for_pattern(node, None, None, _DEFAULT)
+                     if isinstance(q.object, ox.NamedNode) and q.object.value.startswith(node.value.split("#")[0] + "#")]
+        return sum(1 for node in subjects for _ in self.store.quads_for_pattern(node, None, None, _DEFAULT))
+
     @property
     def _typed(self) -> str:
         """A SPARQL pattern: ?s has a release type."""
@@ -279,6 +332,9 @@ class _Exporter:
         """One match of a pattern, as an example (the pattern is only run when it has matches)."""
         row = next(iter(self.store.query(f"SELECT * WHERE {{ {where} }} LIMIT 1")))
         return _example(*(row[name] for name in variables.split()))
+
+
+_POSITION = Field("position", "", "http://www.w3.org/2001/XMLSchema#positiveInteger", is_list=False, is_key=False)
 
 
 def _value(field: Field, term: object) -> object | None:

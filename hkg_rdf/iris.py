@@ -55,6 +55,15 @@ def decode_id(path: str) -> str:
     return unquote(path, errors="strict")
 
 
+def link(template: str, entity_id: str) -> str:
+    """An IRI elsewhere built from a mapping template (hkgm:link): ``{id}`` is the encoded id."""
+    return template.replace("{id}", encode_id(entity_id))
+
+
+def local_name(iri: str) -> str:
+    return iri.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+
+
 @dataclass(frozen=True)
 class IriMinter:
     """Mints and parses entity IRIs under one base IRI."""
@@ -74,6 +83,18 @@ class IriMinter:
 
     def mint(self, entity_type: EntityType, entity_id: str) -> str:
         return f"{self.base}{entity_type.segment}/{encode_id(entity_id)}"
+
+    def item(self, entity_iri: str, link: str, position: int) -> str:
+        """A node for one position of an ordered list field: ``<entity>#author3`` (hkg:author).
+
+        The fragment keeps it in the entity's document (dereferencing the paper describes its
+        authors); an id never holds a raw ``#`` (:func:`encode_id` escapes it), so no clash.
+        """
+        return f"{entity_iri}#{local_name(link)}{position}"
+
+    def description(self, source_name: str) -> str:
+        """The VoID/DCAT description of what one conversion of ``source_name`` produced."""
+        return f"{self.base}void/{encode_id(source_name)}"
 
     def parse(self, iri: str, vocab: Vocabulary | None = None) -> tuple[EntityType, str] | None:
         """The (type, id) an IRI of ours names, or None for an IRI minted elsewhere."""

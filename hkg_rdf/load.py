@@ -21,7 +21,7 @@ from .rdfio import open_binary, rdf_format
 from .record_validation import Proof, ShapesGraph, everything, store_shapes
 from .report import Report
 from .store import load_atomically
-from .triples import is_huggingkg_source
+from .triples import Terms, is_huggingkg_source
 
 
 def _bulk_load(store: ox.Store, stream: IO[bytes], fmt: ox.RdfFormat, label: str) -> None:
@@ -31,11 +31,11 @@ def _bulk_load(store: ox.Store, stream: IO[bytes], fmt: ox.RdfFormat, label: str
         raise InputError(label, f"invalid {fmt.name}: {error}") from error
 
 
-def _load_sources(store: ox.Store, sources: list[Path], minter: IriMinter, report: Report, keep_dangling: bool,
+def _load_sources(store: ox.Store, sources: list[Path], minter: IriMinter, report: Report, keep_dangling: bool, terms: Terms,
                   shapes: ShapesGraph | None, proof: Proof) -> None:
     for source in sources:
         if is_huggingkg_source(source):
-            with converted_in_process(source, minter, report, keep_dangling, shapes, proof) as stream:
+            with converted_in_process(source, minter, report, keep_dangling, terms, shapes, proof) as stream:
                 _bulk_load(store, stream, ox.RdfFormat.N_TRIPLES, str(source))
         else:
             fmt = rdf_format(source)
@@ -47,15 +47,15 @@ def _load_sources(store: ox.Store, sources: list[Path], minter: IriMinter, repor
                 raise InputError(str(source), f"cannot read: {error}") from error
 
 
-def load(store_dir: Path, sources: list[Path], minter: IriMinter, keep_dangling: bool = False, replace: bool = False) -> Report:
+def load(store_dir: Path, sources: list[Path], minter: IriMinter, keep_dangling: bool = False, replace: bool = False, terms: Terms = Terms()) -> Report:
     """Bulk-load every source into a new version of the store; swap it in only if all succeed."""
     report = Report()
-    load_atomically(store_dir, lambda store: _load_sources(store, sources, minter, report, keep_dangling, None, Proof(set())), replace)
+    load_atomically(store_dir, lambda store: _load_sources(store, sources, minter, report, keep_dangling, terms, None, Proof(set())), replace)
     return report
 
 
 def load_and_validate(store_dir: Path, sources: list[Path], minter: IriMinter, keep_dangling: bool = False, replace: bool = False,
-                      shapes_path: Path | None = None):
+                      shapes_path: Path | None = None, terms: Terms = Terms()):
     """Load as :func:`load` does, and validate the new version against the shapes before it goes live.
 
     Returns (report, validation result, how much was proven while converting). Violations do
@@ -70,7 +70,7 @@ def load_and_validate(store_dir: Path, sources: list[Path], minter: IriMinter, k
 
     def loader(store: ox.Store) -> None:
         single = next(iter(store), None) is None and len(sources) == 1 and is_huggingkg_source(sources[0])
-        _load_sources(store, sources, minter, report, keep_dangling, shapes if single else None, proof)
+        _load_sources(store, sources, minter, report, keep_dangling, terms, shapes if single else None, proof)
         if not single:
             proof.merge(everything(shapes))
         whole, rest = store_shapes(shapes, proof)

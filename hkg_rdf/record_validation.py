@@ -39,7 +39,7 @@ from .errors import InputError
 from .iris import IriMinter
 from .records import Edge, Entity
 from .report import Report
-from .triples import TripleMaker, canonical_datetime
+from .triples import Terms, TripleMaker, canonical_datetime
 from .vocab import RDF, RDF_TYPE, RDFS, SHAPES_FILE, XSD, XSD_DATETIME, XSD_STRING, EntityType, Field, Vocabulary, data_path, vocabulary
 
 SH = "http://www.w3.org/ns/shacl#"
@@ -515,8 +515,9 @@ class Proof:
 class CheckingTripleMaker(TripleMaker):
     """The converter's TripleMaker, checking each record and edge against the plan as it goes."""
 
-    def __init__(self, minter: IriMinter, report: Report, shapes: ShapesGraph, keep_dangling: bool, vocab: Vocabulary | None = None):
-        super().__init__(minter, report, vocab)
+    def __init__(self, minter: IriMinter, report: Report, shapes: ShapesGraph, keep_dangling: bool, vocab: Vocabulary | None = None,
+                 terms: Terms = Terms()):
+        super().__init__(minter, report, vocab, terms)
         self.plans, open_ = Planner(shapes, self.vocab, keep_dangling).plan()
         self.proof = Proof(set(open_))
         self._seen_types: set[str] = set()

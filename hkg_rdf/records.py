@@ -145,7 +145,7 @@ class RecordChecker:
             raise InputError(self.file, f"wrong shape: expected a list of strings, got one value {_describe(value)}", index, field.name)
         if not all(isinstance(item, str) for item in value):
             raise InputError(self.file, f"expected a list of strings, got {_describe(value)}", index, field.name)
-        if len(value) > 1 and len(set(value)) != len(value):  # RDF keeps one triple per distinct item
+        if not field.items and len(value) > 1 and len(set(value)) != len(value):  # RDF keeps one triple per distinct item
             report.keep(f"{self.file}: field {field.name!r} repeats an item, stored once", [index, value])
         return value
 

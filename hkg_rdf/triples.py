@@ -8,14 +8,17 @@ streaming re-serialisation away (see :mod:`hkg_rdf.rdfio`).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from functools import cached_property
 from json.encoder import encode_basestring
 from pathlib import Path
 
 from .errors import InputError
-from .iris import IriMinter
+from .iris import IriMinter, link
+from .describe import describe
 from .records import Edge, Entity, Release, edge_list
 from .report import Report
-from .vocab import RDF_TYPE, XSD_DATETIME, XSD_STRING, EntityType, Field, Vocabulary, vocabulary
+from .vocab import HKG, RDF_TYPE, SKOS, XSD_DATETIME, XSD_INTEGER, XSD_STRING, EntityType, Field, Items, Vocabulary, vocabulary
 
 
 def literal(value: str, datatype: str = XSD_STRING) -> str:
@@ -50,6 +53,14 @@ def canonical_datetime(value: str) -> str:
 Render = Callable[[object], str]
 
 
+@dataclass(frozen=True)
+class Terms:
+    """What a conversion writes beside the release's hkg: triples (``--no-standard-terms``, ``--license``)."""
+
+    standard: bool = True  # the standard-term triples the ontology's alignment entails
+    license_iri: str | None = None  # the data's license, stated in the dump's description
+
+
 def _renderer(field: Field) -> Render:
     """How a value of ``field`` becomes an N-Triples object term (chosen once per field)."""
     datatype = field.literal_datatype
@@ -63,31 +74,110 @@ def _renderer(field: Field) -> Render:
 
 
 class TripleMaker:
-    """Turns checked records into N-Triples lines, counting into a :class:`Report`."""
+    """Turns checked records into N-Triples lines, counting into a :class:`Report`.
 
-    def __init__(self, minter: IriMinter, report: Report, vocab: Vocabulary | None = None):
-        self.minter, self.report = minter, report
+    Besides the hkg: triples of the release it writes, by default, the standard-term triples the
+    ontology's alignment entails (``Terms.standard``; :class:`~hkg_rdf.vocab.Alignment` reads
+    them from ontology/hkg.ttl), and always the data no release field holds but its ids imply:
+    links to the entity's pages (hkgm:link), one node per author position (hkgm:items), the
+    task hierarchy (ontology/tasks.ttl) and, per conversion, the license and task concepts and
+    a VoID/DCAT description of the result.
+    """
+
+    def __init__(self, minter: IriMinter, report: Report, vocab: Vocabulary | None = None, terms: Terms = Terms()):
+        self.minter, self.report, self.terms = minter, report, terms
         self.vocab = vocab or vocabulary()
-        self._type_line = {t.segment: f" <{RDF_TYPE}> <{t.cls}> .\n" for t in self.vocab.types}
-        self._plan = {
-            t.segment: [(f.name, f" <{f.prop}> ", f.is_list, _renderer(f), f.link_prop) for f in t.fields]
-            for t in self.vocab.types
-        }
+        align = self.vocab.alignment
+
+        def also(entailed: Iterable[str]) -> list[str]:
+            return list(entailed) if terms.standard else []
+
+        def types(cls: str) -> list[str]:
+            return [f" <{RDF_TYPE}> <{c}> .\n" for c in (cls, *also(align.classes(cls)))]
+
+        self._types = types
+        self._type_lines = {t.segment: types(t.cls) for t in self.vocab.types}
+        self._props = {p: [f" <{q}> " for q in (p, *also(align.properties(p)))] for t in self.vocab.types for f in t.fields for p in (f.prop, f.link_prop) if p}
+        self._plan = {t.segment: [(f, self._props[f.prop], _renderer(f)) for f in t.fields] for t in self.vocab.types}
+        self._edges = {}
+        for r in self.vocab.relations:
+            subject_cls, object_cls = (r.object.cls, r.subject.cls) if r.inverse else (r.subject.cls, r.object.cls)
+            self._edges[r.name] = also(align.edge(r.prop, subject_cls, object_cls))
+        items = [f.items for t in self.vocab.types for f in t.fields if f.items]
+        self._item_props = {i.link: [f" <{q}> " for q in (i.link, *also(align.properties(i.link)))] for i in items}
+        self._item_props.update({i.position: [f" <{q}> " for q in (i.position, *also(align.properties(i.position)))] for i in items})
+        # Registered authors: entity files come in vocab.types order, papers before users, so a
+        # user's full name is kept only if it is some author's name (memory stays small).
+        self._users = {i.user_relation: i for i in items if i.user_relation}
+        self._name_fields = {(self.vocab.relation(r).subject.segment, i.user_name) for r, i in self._users.items()}
+        self._item_values: dict[str, tuple[str, ...]] = {}  # entity id -> its ordered values, for matching users
+        self._names: set[str] = set()
+        self._user_names: dict[str, str] = {}  # user id -> full name, only where it is some item's value
+
+    def preamble(self) -> str:
+        """The concepts of our own schemes (licenses, tasks), written once per conversion."""
+        self.report.triples += self.vocab.preamble.count("\n")
+        return self.vocab.preamble
 
     def entity(self, entity: Entity) -> str:
-        subject = f"<{self.minter.mint(entity.type, entity.id)}>"
-        lines = [subject + self._type_line[entity.type.segment]]
-        values, spdx = entity.values, self.vocab.spdx
-        for name, predicate, is_list, render, link_prop in self._plan[entity.type.segment]:
-            value = values[name]
+        iri = self.minter.mint(entity.type, entity.id)
+        subject = f"<{iri}>"
+        lines = [subject + line for line in self._type_lines[entity.type.segment]]
+        values = entity.values
+        for field, predicates, render in self._plan[entity.type.segment]:
+            value = values[field.name]
             if value is None:
                 continue
-            for item in value if is_list else (value,):
-                lines.append(f"{subject}{predicate}{render(item)} .\n")
-                if link_prop and item in spdx:
-                    lines.append(f"{subject} <{link_prop}> <{spdx[item]}> .\n")
+            if field.items:
+                lines.append(self._items(iri, entity.id, field, predicates, render, value))
+                continue
+            for item in value if field.is_list else (value,):
+                term = render(item)
+                lines += [f"{subject}{predicate}{term} .\n" for predicate in predicates]
+                if field.link_prop:
+                    lines.append(self._license(entity, subject, field, item))
+            if (entity.type.segment, field.prop) in self._name_fields and value in self._names:
+                self._user_names[entity.id] = value
+        lines += [f"{subject} <{prop}> <{link(template, entity.id)}> .\n" for prop, template in entity.type.links]
+        if entity.type.segment == self._task_segment:
+            lines.append(self._task(subject, entity.id))
+        text = "".join(lines)
         self.report.entities[entity.type.segment] += 1
-        self.report.triples += len(lines)
+        self.report.triples += text.count("\n")
+        return text
+
+    @cached_property
+    def _task_segment(self) -> str | None:
+        return next((t.segment for t in self.vocab.types if t.cls == HKG + "Task"), None)
+
+    def _items(self, iri: str, entity_id: str, field: Field, predicates: list[str], render: Render, values: list[str]) -> str:
+        """One node per position: order and repeated values survive (a paper's authors)."""
+        items, lines = field.items, []
+        for position, value in enumerate(values, 1):
+            node = f"<{self.minter.item(iri, items.link, position)}>"
+            lines += [f"<{iri}>{p}{node} .\n" for p in self._item_props[items.link]]
+            lines += [node + line for line in self._types(items.cls)]
+            lines += [f'{node}{p}"{position}"^^<{XSD_INTEGER}> .\n' for p in self._item_props[items.position]]
+            lines += [f"{node}{p}{render(value)} .\n" for p in predicates]
+        if items.user_relation:
+            self._item_values[entity_id] = tuple(values)
+            self._names.update(values)
+        return "".join(lines)
+
+    def _license(self, entity: Entity, subject: str, field: Field, label: str) -> str:
+        iri = self.vocab.licenses.get(label)
+        if iri is None:
+            self.report.keep(f"{entity.type.file}: {field.name} {label!r} is no Hub license id (label kept, no license IRI)", entity.id)
+            return ""
+        return "".join(f"{subject}{p}<{iri}> .\n" for p in self._props[field.link_prop])
+
+    def _task(self, subject: str, task_id: str) -> str:
+        """A task's place in the Hub's task scheme: modality above, subtasks below."""
+        scheme = self.vocab.tasks
+        lines = [f"{subject} <{SKOS}inScheme> <{scheme.scheme}> .\n", f"{subject} <{SKOS}notation> {literal(task_id)} .\n"]
+        if task_id in scheme.modality:
+            lines.append(f"{subject} <{SKOS}broader> <{scheme.modality[task_id]}> .\n")
+        lines += [f"<{sub}> <{SKOS}broader> {subject} .\n" for sub in scheme.subtasks.get(task_id, ())]
         return "".join(lines)
 
     def edge(self, edge: Edge) -> str:
@@ -96,16 +186,32 @@ class TripleMaker:
         obj = self.minter.mint(relation.object, edge.object)
         if relation.inverse:
             subject, obj = obj, subject
+        lines = [f"<{subject}> <{relation.prop}> <{obj}> .\n"]
+        lines += [f"<{obj}> <{p}> <{subject}> .\n" if reverse else f"<{subject}> <{p}> <{obj}> .\n" for p, reverse in self._edges[relation.name]]
+        if relation.name in self._users:
+            lines.append(self._item_user(self._users[relation.name], edge, subject, obj))
+        text = "".join(lines)
         self.report.edges[relation.name] += 1
-        self.report.triples += 1
-        return f"<{subject}> <{relation.prop}> <{obj}> .\n"
+        self.report.triples += text.count("\n")
+        return text
+
+    def _item_user(self, items: Items, edge: Edge, user: str, entity: str) -> str:
+        """Link the one position whose value is the user's name to the user, else count why not."""
+        values, name = self._item_values.get(edge.object, ()), self._user_names.get(edge.subject)
+        positions = [n for n, value in enumerate(values, 1) if value == name]
+        if len(positions) != 1:
+            self.report.keep(f"{edge.relation.name}: user not linked to an author position (full name at {len(positions)} positions)", [edge.subject, edge.object])
+            return ""
+        return f"<{self.minter.item(entity, items.link, positions[0])}> <{items.user}> <{user}> .\n"
 
     def node(self, entity_type: EntityType, entity_id: str) -> str:
-        """Type and key of a node known only from an edge (triples.txt has no attributes)."""
-        self.report.entities[entity_type.segment] += 1
-        self.report.triples += 2
-        subject = f"<{self.minter.mint(entity_type, entity_id)}>"
-        return f"{subject}{self._type_line[entity_type.segment]}{subject} <{entity_type.key.prop}> {literal(entity_id)} .\n"
+        """A node known only from an edge (triples.txt has no attributes): its type, key and links."""
+        values = {f.name: entity_id if f.is_key else None for f in entity_type.fields}
+        return self.entity(Entity(entity_type, entity_id, values))
+
+    def description(self, source: Path) -> str:
+        """VoID/DCAT of this conversion: source and snapshot, tool, license, counts."""
+        return describe(self.minter, self.report, source, self.terms.license_iri)
 
 
 def release_triples(release: Release, maker: TripleMaker, keep_dangling: bool = False) -> Iterator[str]:
@@ -116,6 +222,7 @@ def release_triples(release: Release, maker: TripleMaker, keep_dangling: bool = 
     """
     report = maker.report
     release.report_files(report)
+    yield maker.preamble()
     ids: dict[str, set[str]] = {t.segment: set() for t in maker.vocab.types}
     for entity in release.entities(report):
         seen = ids[entity.type.segment]
@@ -133,6 +240,7 @@ def release_triples(release: Release, maker: TripleMaker, keep_dangling: bool = 
                 continue
             report.keep(reason, [edge.subject, edge.object])
         yield maker.edge(edge)
+    yield maker.description(release.path)
 
 
 def missing_ends(edge: Edge, ids: dict[str, set[str]]) -> str:
@@ -142,9 +250,10 @@ def missing_ends(edge: Edge, ids: dict[str, set[str]]) -> str:
     return " and ".join(end for end, entity_type, entity_id in ends if entity_id not in ids[entity_type.segment])
 
 
-def edge_list_triples(edges: Iterable[Edge], maker: TripleMaker) -> Iterator[str]:
+def edge_list_triples(edges: Iterable[Edge], maker: TripleMaker, source: Path) -> Iterator[str]:
     """N-Triples of a triples.txt: each edge, and type + key of each node the first time seen."""
     seen: dict[str, set[str]] = {t.segment: set() for t in maker.vocab.types}
+    yield maker.preamble()
     for edge in edges:
         relation = edge.relation
         for entity_type, entity_id in ((relation.subject, edge.subject), (relation.object, edge.object)):
@@ -153,12 +262,13 @@ def edge_list_triples(edges: Iterable[Edge], maker: TripleMaker) -> Iterator[str
                 known.add(entity_id)
                 yield maker.node(entity_type, entity_id)
         yield maker.edge(edge)
+    yield maker.description(source)
 
 
 def source_triples(source: Path, maker: TripleMaker, keep_dangling: bool = False) -> Iterator[str]:
     """N-Triples of a HuggingKG source: a release directory or .zip, or a triples.txt."""
     if source.suffix == ".txt":
-        return edge_list_triples(edge_list(source, maker.vocab), maker)
+        return edge_list_triples(edge_list(source, maker.vocab), maker, source)
     return release_triples(Release(source, maker.vocab), maker, keep_dangling)
 
 

@@ -330,7 +330,8 @@ def test_most_cited_papers(example_store):
 
 def test_model_licenses(example_store):
     assert rows(example_store, "model-licenses.rq") == [
-        ("http://spdx.org/licenses/Apache-2.0", "4"), ("http://spdx.org/licenses/CC-BY-NC-4.0", "1"), ("http://spdx.org/licenses/MIT", "1"),
+        ("https://w3id.org/huggingkg/license/llama3.1", "5"), ("http://spdx.org/licenses/Apache-2.0", "4"), ("https://w3id.org/huggingkg/license/llama2", "3"),
+        ("http://spdx.org/licenses/CC-BY-NC-4.0", "1"), ("http://spdx.org/licenses/MIT", "1"), ("https://w3id.org/huggingkg/license/other", "1"),
     ]
 
 

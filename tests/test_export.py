@@ -53,9 +53,13 @@ def records(path: Path) -> list[dict]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+ORDERED = {f.name for t in VOCAB.types for f in t.fields if f.items}  # lists kept in order (a paper's authors)
+
+
 def normalised(record: dict) -> str:
-    """A record as JSON text with list items sorted (RDF keeps no order); 1, 1.0, null, [] stay distinct."""
-    return json.dumps({k: sorted(v) if isinstance(v, list) else v for k, v in record.items()}, ensure_ascii=False)
+    """A record as JSON text with list items sorted where RDF keeps no order (but authors stay in
+    order, repeats included); 1, 1.0, null, [] stay distinct."""
+    return json.dumps({k: sorted(v) if isinstance(v, list) and k not in ORDERED else v for k, v in record.items()}, ensure_ascii=False)
 
 
 def by_id(path: Path) -> dict[str, str]:
@@ -87,12 +91,17 @@ def lines(path: Path) -> list[str]:
     return sorted(path.read_text(encoding="utf-8").splitlines())
 
 
+def _described(term: str) -> bool:
+    """A triple of a conversion's VoID description, which names its source (here: another folder)."""
+    return term.startswith(f"<{MINTER.base}void/")
+
+
 def quads(store: ox.Store) -> frozenset[str]:
-    return frozenset(str(q) for q in store)
+    return frozenset(str(q) for q in store if not _described(str(q)))
 
 
 def ntriples(path: Path) -> frozenset[str]:
-    return frozenset(str(t) for t in ox.parse(path=path, format=ox.RdfFormat.N_TRIPLES))
+    return frozenset(str(t) for t in ox.parse(path=path, format=ox.RdfFormat.N_TRIPLES) if not _described(str(t)))
 
 
 def write(path: Path, text: str) -> Path:
@@ -150,14 +159,14 @@ def test_loading_the_export_gives_the_same_store(example_export, tmp_path: Path)
 def test_converting_the_export_gives_the_same_triples(example_export, tmp_path: Path) -> None:
     store, out, _, _ = example_export
     convert(out, tmp_path / "again.nt", MINTER)
-    assert ntriples(tmp_path / "again.nt") == frozenset(str(q.triple) for q in store)
+    assert ntriples(tmp_path / "again.nt") == frozenset(str(q.triple) for q in store if not _described(str(q)))
 
 
 def test_exported_triples_txt_is_a_source_of_the_same_edges(example_export, tmp_path: Path) -> None:
     store, out, _, report = example_export
     again = convert(out / TRIPLES_TXT, tmp_path / "edges.nt", MINTER)
     assert again.edges == report.edges
-    assert ntriples(tmp_path / "edges.nt") <= frozenset(str(q.triple) for q in store)
+    assert ntriples(tmp_path / "edges.nt") <= frozenset(str(q.triple) for q in store if not _described(str(q)))
 
 
 def test_a_zipped_release_round_trips(
@@ -308,3 +317,17 @@ def test_hub_style_times_survive_oxigraph(moment: datetime) -> None:
     node = ox.NamedNode("http://example.org/x")
     store.add(ox.Quad(node, node, ox.Literal(hub, datatype=ox.NamedNode(XSD_DATETIME))))
     assert hub_datetime(next(iter(store)).object.value) == hub
+
+
+def test_author_order_and_repeated_names_round_trip_exactly(release_copy: Path, tmp_path: Path) -> None:
+    """Checked against the crawler: papers.json authors is the Hub's author list in order, and a
+    name may repeat (two authors of one name). The export gives back exactly that list."""
+    papers = json.loads((release_copy / "papers.json").read_text(encoding="utf-8"))
+    papers[0]["authors"] = ["Wei Zhang", "Ann Lee", "Wei Zhang", "Zoe Angstrom", "Ann Lee"]
+    papers[1]["authors"] = list(reversed(papers[1]["authors"]))
+    (release_copy / "papers.json").write_text(json.dumps(papers, indent=4), encoding="utf-8")
+    counts, report = export(load_store(tmp_path / "store", release_copy), tmp_path / "out")
+    assert counts[NOT_EXPORTED] == 0 and not report.skipped
+    again = {p["id"]: p["authors"] for p in records(tmp_path / "out" / "papers.json")}
+    assert again == {p["id"]: p["authors"] for p in papers}
+    assert again[papers[0]["id"]] == ["Wei Zhang", "Ann Lee", "Wei Zhang", "Zoe Angstrom", "Ann Lee"]

@@ -20,6 +20,8 @@ from hkg_rdf import vocab
 from hkg_rdf.vocab import ONTOLOGY_FILE, ONTOLOGY_IRI, SHAPES_FILE, data_path, vocabulary
 
 SH = Namespace("http://www.w3.org/ns/shacl#")
+#: properties whose values are IRIs derived from a field or the id: licenses and links to pages
+LINKS = {URIRef(vocab.HKG + "license")} | {URIRef(p) for t in vocabulary().types for p, _ in t.links}
 HKG = Namespace(vocab.HKG)
 PROV = Namespace("http://www.w3.org/ns/prov#")
 OWLRL_ERROR = URIRef("http://www.daml.org/2002/03/agents/agent-ont#ErrorMessage")
@@ -75,14 +77,16 @@ def test_ontology_metadata(ontology: Graph) -> None:
     assert str(ontology.value(iri, OWL.versionIRI)).startswith(ONTOLOGY_IRI + "/")
     assert str(ontology.value(iri, DCTERMS.license)).startswith("http://spdx.org/licenses/")
     assert ontology.value(iri, DCTERMS.creator) is not None
-    dates = [ontology.value(iri, DCTERMS.created), ontology.value(iri, DCTERMS.modified)]
+    pav = Namespace("http://purl.org/pav/")
+    dates = [ontology.value(iri, pav.createdOn), ontology.value(iri, pav.lastUpdateOn)]
     assert any(isinstance(d, Literal) and d.datatype is not None for d in dates)
 
 
-def test_eight_classes(ontology: Graph) -> None:
+def test_eight_entity_classes_and_the_author_positions(ontology: Graph) -> None:
     names = {c.removeprefix(str(HKG)) for c in hkg_terms(ontology, OWL.Class)}
-    assert names == {"Model", "Dataset", "Space", "Paper", "Collection", "User", "Organization", "Task"}
-    assert {URIRef(t.cls) for t in vocabulary().types} == {HKG[n] for n in names}
+    assert names == {"Model", "Dataset", "Space", "Paper", "Collection", "User", "Organization", "Task", "Author"}
+    assert {URIRef(t.cls) for t in vocabulary().types} == {HKG[n] for n in names} - {HKG.Author}
+    assert {f.items.cls for t in vocabulary().types for f in t.fields if f.items} == {str(HKG.Author)}
 
 
 # ---------------------------------------------------------------- ontology and mapping agree
@@ -109,8 +113,10 @@ def test_every_field_is_a_datatype_property_of_its_class(ontology: Graph) -> Non
     for entity_type in vocabulary().types:
         for field in entity_type.fields:
             prop = URIRef(field.prop)
-            assert (prop, RDF.type, OWL.DatatypeProperty) in ontology, field.prop
-            assert URIRef(entity_type.cls) in members(ontology, ontology.value(prop, RDFS.domain)), (entity_type.cls, field.name)
+            # task labels are annotations, as skos:prefLabel is in SKOS (OWL 2 DL forbids mixing)
+            assert {(prop, RDF.type, OWL.DatatypeProperty), (prop, RDF.type, OWL.AnnotationProperty)} & set(ontology.triples((prop, RDF.type, None))), field.prop
+            holder = field.items.cls if field.items else entity_type.cls
+            assert URIRef(holder) in members(ontology, ontology.value(prop, RDFS.domain)), (entity_type.cls, field.name)
 
 
 # ---------------------------------------------------------------- ontology and shapes cover each other
@@ -121,9 +127,13 @@ def shape_paths(shapes: Graph) -> set[URIRef]:
 
 
 def test_every_property_is_constrained_by_a_shape_and_every_path_is_declared(ontology: Graph, shapes: Graph) -> None:
-    properties = hkg_terms(ontology, OWL.ObjectProperty) | hkg_terms(ontology, OWL.DatatypeProperty) | {DCTERMS.license}
-    assert properties <= shape_paths(shapes)
-    declared = set(ontology.subjects(RDF.type, OWL.ObjectProperty)) | set(ontology.subjects(RDF.type, OWL.DatatypeProperty))
+    written = {URIRef(p) for t in vocabulary().types for f in t.fields for p in (f.prop, f.link_prop, f.items and f.items.link, f.items and f.items.user) if p}
+    written |= {URIRef(r.prop) for r in vocabulary().relations}
+    properties = hkg_terms(ontology, OWL.ObjectProperty) | hkg_terms(ontology, OWL.DatatypeProperty) | hkg_terms(ontology, OWL.AnnotationProperty)
+    not_in_data = {HKG.publishedBy, HKG.asModel, HKG.asDataset, HKG.asSpace, HKG.asUser}  # axioms only: inverse, qualifiers
+    assert properties - not_in_data <= shape_paths(shapes)
+    assert written <= properties and not written & not_in_data
+    declared = set(ontology.subjects(RDF.type, OWL.ObjectProperty)) | set(ontology.subjects(RDF.type, OWL.DatatypeProperty)) | set(ontology.subjects(RDF.type, OWL.AnnotationProperty))
     assert shape_paths(shapes) <= declared
     targets = {shapes.value(s, SH.targetClass) for s in shapes.subjects(SH.targetClass, None)}
     assert targets == hkg_terms(ontology, OWL.Class)
@@ -133,7 +143,16 @@ def expected_properties() -> dict[str, dict[URIRef, dict]]:
     """Per class: each property its instances carry, with what the shapes must say about it."""
     expected: dict[str, dict[URIRef, dict]] = defaultdict(dict)
     for entity_type in vocabulary().types:
+        for prop, templates in _links(entity_type).items():
+            expected[entity_type.cls][URIRef(prop)] = {"counts": (None, len(templates)), "classes": set()}
         for field in entity_type.fields:
+            if field.items:
+                items = field.items
+                expected[entity_type.cls][URIRef(items.link)] = {"counts": (None, None), "classes": {URIRef(items.cls)}}
+                expected[items.cls][URIRef(items.position)] = {"counts": (1, 1), "classes": set()}
+                expected[items.cls][URIRef(field.prop)] = {"counts": (1, 1), "classes": set()}
+                expected[items.cls][URIRef(items.user)] = {"counts": (None, 1), "classes": {URIRef(vocabulary().relation(items.user_relation).subject.cls)}}
+                continue
             counts = (1, 1) if field.is_key else (None, None if field.is_list else 1)
             expected[entity_type.cls][URIRef(field.prop)] = {"counts": counts, "classes": set()}
             if field.link_prop:
@@ -145,10 +164,36 @@ def expected_properties() -> dict[str, dict[URIRef, dict]]:
     return expected
 
 
+def _links(entity_type) -> dict[str, list[str]]:
+    links: dict[str, list[str]] = defaultdict(list)
+    for prop, template in entity_type.links:
+        links[prop].append(template)
+    return links
+
+
+def standard_terms(cls: str) -> set[URIRef]:
+    """The standard-term properties a conversion writes on instances of ``cls`` (vocab's plan)."""
+    vocab, align, found = vocabulary(), vocabulary().alignment, set()
+    for entity_type in vocab.types:
+        for field in entity_type.fields:
+            if field.items:
+                found |= {(entity_type.cls, p) for p in align.properties(field.items.link)}
+                found |= {(field.items.cls, p) for p in (*align.properties(field.items.position), *align.properties(field.prop))}
+            else:
+                found |= {(entity_type.cls, p) for f in (field.prop, field.link_prop) if f for p in align.properties(f)}
+    for relation in vocab.relations:
+        subject, obj = rdf_direction(relation)
+        found |= {(obj if reverse else subject, p) for p, reverse in align.edge(relation.prop, subject, obj)}
+    if cls == str(HKG.Task):
+        found |= {(cls, str(URIRef("http://www.w3.org/2004/02/skos/core#" + p))) for p in ("inScheme", "notation", "broader")}
+    return {URIRef(p) for c, p in found if c == cls}
+
+
 def property_shapes(shapes: Graph, cls: str) -> dict[URIRef, URIRef]:
     [node_shape] = shapes.subjects(SH.targetClass, URIRef(cls))
     assert shapes.value(node_shape, SH.closed) == Literal(True)
-    assert list(Collection(shapes, shapes.value(node_shape, SH.ignoredProperties))) == [RDF.type]
+    ignored = list(Collection(shapes, shapes.value(node_shape, SH.ignoredProperties)))
+    assert ignored[0] == RDF.type and set(ignored[1:]) == standard_terms(cls), cls
     return {shapes.value(p, SH.path): p for p in shapes.objects(node_shape, SH.property)}
 
 
@@ -168,7 +213,7 @@ def test_each_class_shape_constrains_exactly_the_properties_the_release_gives(sh
             counts = tuple(None if v is None else int(v) for v in (shapes.value(shape, SH.minCount), shapes.value(shape, SH.maxCount)))
             assert counts == want["counts"], (cls, prop)
             assert object_classes(shapes, shape) == want["classes"], (cls, prop)
-            if want["classes"] or prop == DCTERMS.license:
+            if want["classes"] or prop in LINKS:
                 assert shapes.value(shape, SH.nodeKind) == SH.IRI, (cls, prop)
             else:
                 assert shapes.value(shape, SH.datatype) is not None, (cls, prop)
@@ -180,9 +225,10 @@ def test_shape_datatypes_follow_the_ontology_ranges(ontology: Graph, shapes: Gra
     for shape in shapes.subjects(SH.datatype, None):
         path, datatype = shapes.value(shape, SH.path), shapes.value(shape, SH.datatype)
         declared = ontology.value(path, RDFS.range)
-        if declared == URIRef("http://www.w3.org/2001/XMLSchema#nonNegativeInteger"):
+        lower = {"nonNegativeInteger": 0, "positiveInteger": 1}
+        if declared is not None and declared.removeprefix("http://www.w3.org/2001/XMLSchema#") in lower:
             assert datatype == URIRef("http://www.w3.org/2001/XMLSchema#integer")
-            assert shapes.value(shape, SH.minInclusive) == Literal(0)
+            assert shapes.value(shape, SH.minInclusive) == Literal(lower[declared.removeprefix("http://www.w3.org/2001/XMLSchema#")])
         else:
             assert datatype == declared, path
 

@@ -165,9 +165,11 @@ def test_load_adds_to_the_existing_content(loaded_store, tmp_path, example_tripl
     must(invoke("load", _extra_nt(tmp_path), "--store", loaded_store))
     assert store_triples(loaded_store) == before | EXTRA
     assert len(versions(loaded_store)) == 1
-    # loading the same release again changes nothing (a graph is a set)
+    # loading the same release again changes nothing (a graph is a set) but for the description
+    # of that conversion (<base>void/triples.txt: its source and counts)
     must(invoke("load", example_triples_txt, "--store", loaded_store))
-    assert store_triples(loaded_store) == before | EXTRA
+    described = lambda triples: {t for t in triples if not t.startswith("<https://w3id.org/huggingkg/resource/void/")}
+    assert described(store_triples(loaded_store)) == described(before | EXTRA)
 
 
 def test_replace_replaces_the_content(loaded_store, tmp_path):
@@ -203,6 +205,7 @@ def test_a_reader_keeps_working_while_a_load_swaps_versions(tmp_path, generated_
 
     reader = open_read_only(store)
     assert count(reader) == 40_000
+    quads = len(reader)
     proc = _start_load(example_triples_txt, store, "--replace")
     readings = []
     while proc.poll() is None:  # read all along the load and the swap
@@ -214,7 +217,7 @@ def test_a_reader_keeps_working_while_a_load_swaps_versions(tmp_path, generated_
     assert live(store) != old_version
     assert not (store / old_version).exists()  # the old version is deleted under the reader's feet
     assert set(readings) == {40_000}
-    assert len(reader) == 40_000 * 9  # every quad is still readable (9 triples per generated model)
+    assert len(reader) == quads > 40_000 * 9  # every quad is still readable (9 hkg: triples per generated model, and more)
     total = count(reader, "SELECT (SUM(?d) AS ?n) WHERE { ?m hkg:downloadCount ?d }")
     assert total == sum(range(40_000))
     # a new reader sees the new version

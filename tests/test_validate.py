@@ -172,11 +172,11 @@ VIOLATIONS = {
         {("ModelShape", "Closed"): 1},
     ),
     "literal where an IRI is required": (
-        MODEL + '; dcterms:license "http://spdx.org/licenses/MIT" .',
+        MODEL + '; hkg:license "http://spdx.org/licenses/MIT" .',
         {("Model-license", "NodeKind"): 1},
     ),
-    "license IRI outside SPDX": (
-        MODEL + "; dcterms:license <https://example.org/my-license> .",
+    "license IRI outside SPDX and our license concepts": (
+        MODEL + "; hkg:license <https://example.org/my-license> .",
         {("Model-license", "Pattern"): 1},
     ),
     # a literal object is neither an IRI nor an instance of a class

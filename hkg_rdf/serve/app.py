@@ -65,6 +65,8 @@ DOCUMENTS = {
     "shapes": (SHAPES_FILE, void.SHAPES_IRI, "HuggingKG SHACL shapes"),
     "mapping": (MAPPING_FILE, "https://w3id.org/huggingkg/mapping", "HuggingKG release mapping"),
 }
+#: HTML documentation generated from a document (tools/ontology_docs.py), served to HTML clients
+DOCUMENTATION = {"ontology": ("docs", "ontology.html")}
 
 
 @dataclass
@@ -540,6 +542,9 @@ def create_app(config: ServeConfig) -> Starlette:
                 return cached
             path = data_path(*file_parts)
             extra = {"Content-Location": f"/{name}.{media.EXTENSIONS[chosen]}"} if ext is None else {}
+            if chosen == media.HTML and name in DOCUMENTATION:  # the pyLODE documentation (docs/)
+                headers = {"Vary": "Accept", "ETag": etag, "Cache-Control": "no-cache", "Content-Security-Policy": HTML_CSP, **extra}
+                return Response(data_path(*DOCUMENTATION[name]).read_bytes(), media_type=_with_charset(media.HTML), headers=headers)
             if chosen == media.TURTLE:  # the file itself, comments and all
                 return Response(path.read_bytes(), media_type=_with_charset(media.TURTLE), headers={"Vary": "Accept", "ETag": etag, "Cache-Control": "no-cache", **extra})
             triples = list(ox.parse(path=str(path), format=ox.RdfFormat.TURTLE))

@@ -9,6 +9,7 @@ previous content. A server whose binary is missing skips its tests, saying so.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -17,13 +18,17 @@ import sys
 import time
 from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
 
 from conftest import EXAMPLES, REPO, invoke, load_store, must
+from recording_proxy import Proxy, Request
 from sparql_servers import oxigraph_binary, start_oxigraph, start_virtuoso, virtuoso_binary
 
+from hkg_rdf.errors import InputError
 from hkg_rdf.push import Endpoints
 from hkg_rdf.sparql_store import RemoteStore, _query_form, parse_auth
+from hkg_rdf.store import open_read_only
 
 QUERIES = sorted((EXAMPLES / "queries").glob("*.rq"))
 SYNTHETIC_SCALE = "0.001"  # ~36,000 triples
@@ -188,6 +193,122 @@ def test_update_only_store(server, example_store):
     same_answers(example_store, server, graph)
 
 
+# ---------------------------------------------------------------- what the server received
+
+
+def _graph_fingerprint(server, graph: str) -> tuple[int, str]:
+    """The triple count and a digest of the graph's triples, read from the server itself."""
+    triples = sorted(str(q.triple) for q in RemoteStore(server.endpoint, graph, parse_auth(server.auth, None)))
+    return len(triples), hashlib.sha256("\n".join(triples).encode()).hexdigest()
+
+
+@pytest.fixture
+def proxied(server):
+    """A recording proxy in front of the real server: ``(proxy, endpoint through it)``."""
+    upstream = server.endpoint.split("/", 3)
+    proxy = Proxy("/".join(upstream[:3])).start()
+    yield proxy, proxy.url(server.endpoint)
+    proxy.stop()
+
+
+def _push_through(server, endpoint: str, store: Path, graph: str, state: Path, *options: str):
+    return invoke("push", "--store", store, "--graph", graph, "--endpoint", endpoint, "--state", state, "--retries", "0",
+                  *options, *credentials(server))
+
+
+def _triples(request: Request) -> set[str]:
+    return {str(t) for t in ox.parse(request.body, ox.RdfFormat.N_TRIPLES)}
+
+
+def test_resume_sends_only_the_chunks_not_acknowledged(server, proxied, tmp_path, example_store, synthetic_store):
+    """A push failing at chunk 4, rerun: the server receives chunks 4.. only, never 1-3 again."""
+    proxy, endpoint = proxied
+    graph = "https://example.org/graph/resume-at-the-wire"
+    push(server, "--store", example_store, "--graph", graph)
+    before = _graph_fingerprint(server, graph)
+    state, chunk = tmp_path / "state.json", "4000"
+    uploads: list[Request] = []
+
+    def fail_the_fourth_chunk(request: Request):
+        if request.method == "POST" and request.graph is not None:
+            uploads.append(request)
+            if len(uploads) == 4:
+                return 400, b"refused by the test"
+        return None
+
+    proxy.fault = fail_the_fourth_chunk
+    first = _push_through(server, endpoint, synthetic_store, graph, state, "--chunk", chunk)
+    assert first.exit_code == 3, first.output
+    assert "chunk 4: HTTP 400" in first.output and "is unchanged" in first.output
+    assert _graph_fingerprint(server, graph) == before
+    sent_first = proxy.chunk_uploads()
+    assert len(sent_first) == 3
+
+    proxy.fault, proxy.requests = None, []
+    second = must(_push_through(server, endpoint, synthetic_store, graph, state, "--chunk", chunk))
+    sent_again = proxy.chunk_uploads()
+    total = json.loads(must(invoke("stats", "--store", synthetic_store, "--json")).output)["triples"]
+    chunks_in_all = -(-total // int(chunk))
+    assert chunks_in_all > 5
+    assert len(sent_again) == chunks_in_all - 3, "chunks acknowledged before the failure were sent again"
+    assert {r.graph for r in sent_again} == {sent_first[0].graph}  # the same temporary graph, continued
+    first_triples = set().union(*map(_triples, sent_first))
+    again_triples = set().union(*map(_triples, sent_again))
+    assert first_triples.isdisjoint(again_triples)
+    assert first_triples | again_triples == {str(q.triple) for q in open_read_only(synthetic_store)}
+    assert "resumed at chunk 4" in second.output
+    assert _graph_fingerprint(server, graph)[0] == total
+
+
+def test_a_wrong_count_stops_the_push_before_the_swap(server, proxied, tmp_path, example_store, synthetic_store):
+    """A chunk lost on the way (acknowledged, never stored): exit 3, the target graph as it was, no swap sent."""
+    proxy, endpoint = proxied
+    graph = "https://example.org/graph/count-check"
+    push(server, "--store", example_store, "--graph", graph)
+    before = _graph_fingerprint(server, graph)
+    uploads: list[Request] = []
+
+    def lose_the_second_chunk(request: Request):
+        if request.method == "POST" and request.graph is not None:
+            uploads.append(request)
+            if len(uploads) == 2:
+                return 204, b""  # acknowledged, not forwarded
+        return None
+
+    proxy.fault = lose_the_second_chunk
+    result = _push_through(server, endpoint, synthetic_store, graph, tmp_path / "state.json", "--chunk", "5000")
+    assert result.exit_code == 3, result.output
+    total = json.loads(must(invoke("stats", "--store", synthetic_store, "--json")).output)["triples"]
+    assert f"expected {total:,}" in result.output and "is unchanged" in result.output
+    assert not any(r.mentions(graph) for r in proxy.requests), "a request touched the target graph"
+    assert _graph_fingerprint(server, graph) == before
+
+
+def test_the_target_graph_is_untouched_until_the_count_matches(server, proxied, tmp_path, example_store, example_triples_txt):
+    """Before each request of a push reaches the server, the target still holds its previous
+    triples; the swap is the first request naming it, after a count of the temporary graph that
+    answered the full count."""
+    proxy, endpoint = proxied
+    graph = "https://example.org/graph/untouched-until-counted"
+    previous = load_store(tmp_path / "previous", example_triples_txt)
+    push(server, "--store", previous, "--graph", graph)
+    before = _graph_fingerprint(server, graph)
+    seen: list[tuple[int, str]] = []
+    proxy.before = lambda request: seen.append(_graph_fingerprint(server, graph))  # read around the proxy
+    must(_push_through(server, endpoint, example_store, graph, tmp_path / "state.json", "--chunk", "200"))
+
+    requests = proxy.requests
+    swap = next(i for i, r in enumerate(requests) if r.mentions(graph))
+    assert requests[swap].update and "MOVE" in requests[swap].update
+    assert seen[: swap + 1] == [before] * (swap + 1)
+    temp = proxy.chunk_uploads()[0].graph
+    counts = [r for r in requests[:swap] if r.query and "COUNT" in r.query.upper()]
+    assert counts and counts[-1].params["default-graph-uri"] == [temp]
+    assert b'"961"' in counts[-1].answer
+    expected = sorted(str(q.triple) for q in open_read_only(example_store))
+    assert _graph_fingerprint(server, graph) == (len(expected), hashlib.sha256("\n".join(expected).encode()).hexdigest())
+
+
 # ---------------------------------------------------------------- no server needed
 
 
@@ -210,8 +331,10 @@ def test_query_forms():
 def test_credentials():
     assert parse_auth(None, "T") == {"Authorization": "Bearer T"}
     assert parse_auth(None, None) is None
-    with pytest.raises(Exception):
+    with pytest.raises(InputError, match="expected user:password"):
         parse_auth("user-without-password", None)
+    with pytest.raises(InputError, match="not both"):
+        parse_auth("u:p", "T")
 
 
 def test_sparql_needs_a_reachable_endpoint():
@@ -231,7 +354,6 @@ def _bindings(body: dict) -> list[dict]:
 
 def test_serve_fronts_a_remote_store(server, example_store, tmp_path):
     import httpx
-    import pyoxigraph as ox
 
     from conftest import free_port
 
@@ -290,8 +412,6 @@ def test_retries_transient_failures(tmp_path, example_store):
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
     from urllib.parse import parse_qs, urlparse
 
-    import pyoxigraph as ox
-
     from hkg_rdf.push import Pusher
 
     graphs: dict[str, set] = {}
@@ -337,8 +457,6 @@ def test_retries_transient_failures(tmp_path, example_store):
         base = f"http://127.0.0.1:{httpd.server_address[1]}"
         messages: list[str] = []
         pusher = Pusher(Endpoints.guess(base + "/query"), None, retries=3, backoff=0.01, echo=messages.append)
-        from hkg_rdf.store import open_read_only
-
         store = open_read_only(example_store)
         result = pusher.push(store, "https://example.org/g", "test", chunk=100, state_path=tmp_path / "state.json")
         assert result.triples == 961 and result.chunks == 10 and result.swap == "MOVE"

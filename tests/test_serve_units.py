@@ -141,6 +141,8 @@ RFC9110_PRECEDENCE = [
     ("*/*;q=0.1, text/turtle", media.GRAPH_TYPES, media.TURTLE),
     ("*/*;q=0.1, application/*;q=0.5, application/n-triples;q=0.2", media.GRAPH_TYPES, media.JSONLD),
     ("application/*;q=0.3, */*;q=0.9, application/rdf+xml", media.GRAPH_TYPES, media.RDFXML),
+    ("*/*, text/*;q=0.2", media.GRAPH_TYPES, media.NTRIPLES),  # type/* is more specific than */*
+    ("application/*;q=0.9, application/json;q=0.3, text/csv;q=0.5", media.SOLUTION_TYPES, media.SPARQL_XML),  # an alias beats type/*
     # ... and a more specific one with a LOWER q overrides the wildcard it falls under
     ("*/*, text/turtle;q=0.2", media.GRAPH_TYPES, media.NTRIPLES),
     ("text/*, text/csv;q=0.1", media.SOLUTION_TYPES, media.TSV),
@@ -160,9 +162,13 @@ RFC9110_PRECEDENCE = [
     # names and parameters are case-insensitive; media-type parameters do not hide the q
     ("TEXT/Turtle;Q=0.5, application/n-triples;q=0.4", media.GRAPH_TYPES, media.TURTLE),
     ("text/turtle;charset=utf-8;q=0.3, application/n-triples;q=0.2", media.GRAPH_TYPES, media.TURTLE),
-    # q out of range is clamped, an unreadable q is 0
+    # no q means q=1; q out of range is clamped, an unreadable q is 0
+    ("application/n-triples, text/turtle;q=1.0", media.GRAPH_TYPES, media.TURTLE),
     ("text/turtle;q=1.5, application/n-triples;q=0.9", media.GRAPH_TYPES, media.TURTLE),
+    ("application/n-triples;q=1.5, text/turtle", media.GRAPH_TYPES, media.TURTLE),
     ("text/turtle;q=abc, application/n-triples;q=0.1", media.GRAPH_TYPES, media.NTRIPLES),
+    # a bare type is read as type/* (sent by some old clients)
+    ("text, application/ld+json;q=0.5", media.GRAPH_TYPES, media.TURTLE),
     # empty members are ignored; nothing usable means no preference
     ("text/turtle;q=0.1,, ,application/n-triples;q=0.2", media.GRAPH_TYPES, media.NTRIPLES),
     (",,", media.GRAPH_TYPES, media.TURTLE),
@@ -179,6 +185,19 @@ def test_negotiation_precedence_by_specificity_and_q(accept, offers, expected):
 def test_format_parameter_overrides_accept():
     assert media.choose("csv", "application/sparql-results+json", media.SOLUTION_TYPES) == media.CSV
     assert media.choose("ttl", None, media.SOLUTION_TYPES) is None
+
+
+@pytest.mark.parametrize("format_param, offers, expected", [
+    ("TSV", media.SOLUTION_TYPES, media.TSV),  # short names, any case
+    ("application/sparql-results+xml", media.SOLUTION_TYPES, media.SPARQL_XML),  # a media type
+    ("Text/Turtle", media.GRAPH_TYPES, media.TURTLE),
+    ("application/json", media.SOLUTION_TYPES, media.SPARQL_JSON),  # an alias
+    ("Application/JSON", media.SOLUTION_TYPES, media.SPARQL_JSON),
+    ("image/png", media.SOLUTION_TYPES, None),
+    ("application/sparql-results+json", media.GRAPH_TYPES, None),  # not an offer of this kind
+])
+def test_format_parameter_names(format_param, offers, expected):
+    assert media.choose(format_param, "*/*", offers) == expected
 
 
 # ---------------------------------------------------------------- the sandbox

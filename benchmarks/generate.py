@@ -1395,9 +1395,9 @@ class _Generator:
                     f' {{\n  "id": {_q(mid)},\n  "name": {_q(name)},\n  "createdAt": {_js(created[i])},\n'
                     f'  "lastModified": {_js(modified[i])},\n  "downloads": {"null" if dl_null[i] else downloads[i]},\n'
                     f'  "likes": {"null" if likes_null[i] else likes[i]},\n'
-                    f'  "region": {_js(regions[region[i]])},\n'
-                    f'  "license": {_js(license_)},\n  "libraries": {_jlist(lib_l)},\n'
-                    f'  "languages": {_jlist(lang_l)},\n  "other": {_jlist(oth_l)},\n'
+                    f'  "region": {_js(regions[region[i]])},\n  "other": {_jlist(oth_l)},\n'
+                    f'  "libraries": {_jlist(lib_l)},\n  "license": {_js(license_)},\n'
+                    f'  "languages": {_jlist(lang_l)},\n'
                     f'  "pipeline_tag": {_jlist([task] if task else [])},\n  "description": ')
                 if head is None:
                     recs.append((rec + "null\n }").encode("utf-8"))
@@ -1489,8 +1489,8 @@ class _Generator:
                     f' {{\n  "id": {_q(did)},\n  "name": {_q(name)},\n  "createdAt": {_js(created[i])},\n'
                     f'  "lastModified": {_js(modified[i])},\n  "downloads": {"null" if dl_null[i] else downloads[i]},\n'
                     f'  "likes": {"null" if likes_null[i] else likes[i]},\n  "libraries": {_jlist(lib_l)},\n'
-                    f'  "license": {_jlist(lic_l)},\n  "languages": {_jlist(lang_l)},\n  "other": {_jlist(oth_l)},\n'
-                    f'  "sub-tasks": {_jlist(sub_l)},\n  "tasks": {_jlist(tasks)},\n  "size": {_jlist(size_l)},\n'
+                    f'  "license": {_js(lic_l[-1] if lic_l else None)},\n  "languages": {_jlist(lang_l)},\n  "other": {_jlist(oth_l)},\n'
+                    f'  "sub-tasks": {_jlist(sub_l)},\n  "tasks": {_jlist(tasks)},\n  "size": {_js(size_l[-1] if size_l else None)},\n'
                     f'  "formats": {_jlist(fmt_l)},\n  "modalities": {_jlist(mod_l)},\n  "tags": {_jlist(tags)},\n'
                     f'  "description": ')
                 if head is None:

@@ -9,7 +9,7 @@ store does not know the crawl date, and a stamp of the export time would pass fo
 The export streams: entities are visited per class through the type index, each with one
 lookup of its own triples, which give its record and its outgoing edges; only an edge's far
 end needs a lookup (type and key, behind a bounded cache: popular ends recur). Records are
-written one per line as they come, so memory stays flat at any scale.
+written as they come, in the constructor's serialisation (records.JsonArrayWriter), so memory stays flat at any scale.
 
 Nothing in the store is dropped silently: every triple not written is counted by reason (with
 examples) in a :class:`Report`, and their total is returned under :data:`NOT_EXPORTED`.
@@ -26,7 +26,7 @@ from collections import Counter
 from collections.abc import Iterable
 from contextlib import ExitStack
 from functools import lru_cache
-from json.encoder import encode_basestring as _json_string  # C; keeps non-ASCII, as ensure_ascii=False
+from json.encoder import encode_basestring_ascii as _json_string  # C; \uXXXX escapes, as the constructor's json.dump
 from pathlib import Path
 from typing import IO
 
@@ -308,8 +308,8 @@ def _rdf_ends(relation: Relation) -> tuple[str, str]:
 
 
 def _pair_template(relation: Relation) -> str:
-    """The JSON text of an edge record with two %s slots: json.dumps costs 3x more per edge."""
-    return f"{{{_json_string(relation.subject_key)}: %s, {_json_string(relation.object_key)}: %s}}"
+    """The JSON text of an edge record (records.record_json's layout) with two %s slots: json.dumps costs 3x more per edge."""
+    return f"{{\n        {_json_string(relation.subject_key)}: %s,\n        {_json_string(relation.object_key)}: %s\n    }}"
 
 
 def _segment(end: tuple[EntityType, str] | None) -> str:

@@ -1,13 +1,19 @@
 """Sources -> records: read a HuggingKG release (directory or .zip) or a triples.txt, streaming.
 
-Every record is checked against the mapping (key present, each field of the right kind) as it
-streams by; the first bad one raises :class:`InputError` naming file, record index and field.
-Records never pile up in memory: a 5 GB models.json passes through one record at a time.
+The format is the published one, as ``HuggingKG/HuggingKG_constructor.py`` (nju-websoft/
+HuggingBench) writes it: each file a JSON array dumped with ``json.dump(records, f, indent=4)``,
+fields in the constructor's order with its types (HUGGINGKG.md section 1; ontology/mapping.ttl
+declares which fields are lists and which one value or null). Every record is checked against the
+mapping (key present, each field of the right shape) as it streams by; the first bad one raises
+:class:`InputError` naming file, record index, field and the shape expected. Records never pile
+up in memory: a 5 GB models.json passes through one record at a time. :class:`JsonArrayWriter`
+writes the same serialisation back, byte for byte what ``json.dump(..., indent=4)`` gives.
 """
 
 from __future__ import annotations
 
 import json
+from json.encoder import encode_basestring_ascii as _ascii_string  # C, as json.dump's default ensure_ascii
 import lzma
 import re
 import zipfile
@@ -26,6 +32,13 @@ from .report import Report
 from .vocab import XSD_DATETIME, EntityType, Field, Relation, Vocabulary, vocabulary
 
 EXTRA_DATA = "extra_data"
+#: The id lists the published release keeps in extra_data/ (the constructor's save_extra_data):
+#: sets of ids of what the graph files hold already, and the author of every repo before users
+#: were told from organizations. Nothing in them is graph data the other files lack.
+EXTRA_DATA_FILES = frozenset(f"{name}.json" for name in (
+    "task_ids", "model_ids", "dataset_ids", "space_ids", "paper_ids", "collection_slugs", "user_ids", "org_ids",
+    "arxiv_ids", "username_ids", "username_publish_model", "username_publish_dataset", "username_publish_space",
+))
 _DATETIME = re.compile(
     r"(?P<year>-?\d{4,})-(?P<month>0[1-9]|1[0-2])-(?P<day>0[1-9]|[12]\d|3[01])"
     r"T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d+)?(Z|[+-]\d\d:\d\d)?"
@@ -114,6 +127,8 @@ class RecordChecker:
         value = record[field.name]
         if field.is_list:
             return self._list(index, value, field, report)
+        if isinstance(value, (list, dict)):
+            raise InputError(self.file, f"wrong shape: expected one value, {expected} (not a list), got {_describe(value)}", index, field.name)
         if value is not None and not ok(value):
             raise InputError(self.file, f"expected {expected}, got {_describe(value)}", index, field.name)
         return value
@@ -122,7 +137,9 @@ class RecordChecker:
         if value is None:
             report.keep(f"{self.file}: field {field.name!r} is null, read as []", index)
             return []
-        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        if not isinstance(value, list):
+            raise InputError(self.file, f"wrong shape: expected a list of strings, got one value {_describe(value)}", index, field.name)
+        if not all(isinstance(item, str) for item in value):
             raise InputError(self.file, f"expected a list of strings, got {_describe(value)}", index, field.name)
         if len(value) > 1 and len(set(value)) != len(value):  # RDF keeps one triple per distinct item
             report.keep(f"{self.file}: field {field.name!r} repeats an item, stored once", [index, value])
@@ -173,20 +190,56 @@ def _json_records(stream: IO[bytes], file: str) -> Iterator[tuple[int, object]]:
 
 
 class JsonArrayWriter:
-    """Writes a release file: a JSON array, one record per line, so no file is held in memory."""
+    """Writes a release file as the constructor does, one record at a time (no file in memory).
+
+    The bytes are those of ``json.dump(records, f, indent=4)``: records indented by 4 spaces and
+    their fields by 8, list items by 12, keys in the record's order, non-ASCII as ``\\uXXXX``
+    escapes, ``[]`` for an empty file and no final newline. A flat record (strings, numbers,
+    null, lists of those: every release record) is encoded here directly; anything nested goes
+    through ``json.dumps`` itself.
+    """
 
     def __init__(self, stream: IO[str]):
         self.stream, self.count = stream, 0
 
     def write(self, record: dict) -> None:
-        self.write_json(json.dumps(record, ensure_ascii=False))
+        self.write_json(record_json(record))
 
     def write_json(self, text: str) -> None:
-        self.stream.write(("[\n" if self.count == 0 else ",\n") + text)
+        """Write one record already encoded by :func:`record_json` (or with ``INDENT`` layout)."""
+        self.stream.write(("[\n    " if self.count == 0 else ",\n    ") + text)
         self.count += 1
 
     def close(self) -> None:
-        self.stream.write("\n]\n" if self.count else "[]\n")
+        self.stream.write("\n]" if self.count else "[]")
+
+
+def _scalar_json(value: object) -> str | None:
+    """JSON text of a scalar as ``json.dumps`` writes it, or None for a container."""
+    if isinstance(value, str):
+        return _ascii_string(value)
+    if value is None:
+        return "null"
+    if value is True or value is False:
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return json.dumps(value)
+    return None
+
+
+def record_json(record: dict) -> str:
+    """One record as ``json.dump(records, f, indent=4)`` lays it out inside the array."""
+    parts = []
+    for key, value in record.items():
+        text = _scalar_json(value)
+        if text is None and isinstance(value, list):
+            items = [_scalar_json(item) for item in value]
+            if None not in items:
+                text = "[\n            " + ",\n            ".join(items) + "\n        ]" if items else "[]"
+        if text is None or not isinstance(key, str):
+            return json.dumps(record, indent=4).replace("\n", "\n    ")
+        parts.append(f"{_ascii_string(key)}: {text}")
+    return "{\n        " + ",\n        ".join(parts) + "\n    }" if parts else "{}"
 
 
 def _edge(relation: Relation, file: str, index: int, record: object) -> Edge:
@@ -259,12 +312,14 @@ class Release:
             yield stream
 
     def report_files(self, report: Report) -> None:
-        skipped_extra = [n for n in self.ignored if EXTRA_DATA in PurePosixPath(n).parts]
+        """Notices for every file not read: extra_data/'s known id lists, and anything unknown."""
+        id_lists = [n for n in self.ignored if EXTRA_DATA in PurePosixPath(n).parts[:-1] and PurePosixPath(n).name in EXTRA_DATA_FILES]
         for name in self.ignored:
-            if name not in skipped_extra:
+            if name not in id_lists:
                 report.notice(f"ignored unknown file {name}")
-        if skipped_extra:
-            report.notice(f"ignored {len(skipped_extra)} file(s) under {EXTRA_DATA}/ (id lists, not part of the graph)")
+        if id_lists:
+            report.notice(f"{EXTRA_DATA}/: {len(id_lists)} id list(s) of the published release recognised and not read "
+                          f"({', '.join(sorted(PurePosixPath(n).stem for n in id_lists))}): the graph files hold the same ids")
         for name in self.missing:
             report.notice(f"release has no {name}: nothing of it converted")
 

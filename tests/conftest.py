@@ -159,7 +159,8 @@ def read_json(path: Path):
 
 
 def write_json(path: Path, value) -> None:
-    path.write_text(json.dumps(value, ensure_ascii=False, indent=1), encoding="utf-8")
+    """Write a release file as HuggingKG_constructor.py does: ``json.dump(records, f, indent=4)``."""
+    path.write_text(json.dumps(value, indent=4), encoding="utf-8")
 
 
 @pytest.fixture(scope="session")

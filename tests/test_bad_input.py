@@ -23,7 +23,7 @@ def assert_rejected(
 ) -> None:
     """``load`` and ``convert`` of ``source`` exit 2 naming every fragment; nothing is changed."""
     before = store_triples(store)
-    assert len(before) > 900
+    assert len(before) > 800
     versions = sorted(p.name for p in store.iterdir() if VERSION_DIR.fullmatch(p.name))
 
     result = invoke("load", source, "--store", store, *options, *load_options)

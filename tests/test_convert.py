@@ -305,7 +305,7 @@ def test_an_empty_string_is_a_value_not_a_null(tmp_path, release_copy):
 
 def test_lists_give_one_triple_per_item(graph):
     merge = model_iri("zoe-angstrom/Llama-3.1-8B-SLERP-merge")
-    assert sorted(o.value for o in graph.objects(merge, HKG + "pipelineTag")) == ["text-generation", "text2text-generation"]
+    assert sorted(o.value for o in graph.objects(merge, HKG + "pipelineTag")) == ["Text Generation", "Text2Text Generation"]
     assert graph.objects(model_iri("zoe-angstrom/llama-3.1-8b-imdb-lora"), HKG + "pipelineTag") == []
 
 
@@ -329,16 +329,15 @@ def test_spdx_license_only_for_labels_that_name_an_spdx_license(graph):
     assert graph.objects(lora, DCTERMS_LICENSE) == [ox.NamedNode(SPDX + "CC-BY-NC-4.0")]
 
 
-def test_dataset_license_lists_link_each_spdx_label(example_release, graph):
+def test_dataset_license_is_one_label_linked_to_spdx(example_release, graph):
+    """The release has one license label (or null) per dataset: the constructor keeps the last license tag."""
     for record in read_json(example_release / "datasets.json"):
         subject = iri("dataset", record["id"])
-        labels = sorted(o.value for o in graph.objects(subject, HKG + "licenseLabel"))
-        assert labels == sorted(set(record["license"]))
-        links = {o.value for o in graph.objects(subject, DCTERMS_LICENSE)}
-        assert all(link.startswith(SPDX) for link in links)
-        assert len(links) <= len(labels)
+        labels = [o.value for o in graph.objects(subject, HKG + "licenseLabel")]
+        assert labels == ([record["license"]] if record["license"] is not None else [])
+        assert len(graph.objects(subject, DCTERMS_LICENSE)) <= 1
     links = lambda dataset_id: sorted(o.value for o in graph.objects(iri("dataset", dataset_id), DCTERMS_LICENSE))
-    assert links("mlabonne/orpo-dpo-mix-40k") == [SPDX + "Apache-2.0", SPDX + "MIT"]
+    assert links("mlabonne/orpo-dpo-mix-40k") == [SPDX + "MIT"]  # tagged apache-2.0 and mit: the last one
     assert links("HuggingFaceFW/fineweb") == [SPDX + "ODC-By-1.0"]
     assert links("stanfordnlp/imdb") == []  # "other"
     assert links("zoe-angstrom/imdb-fr") == []  # no license at all
@@ -369,7 +368,7 @@ def test_every_output_format_parses_back_to_the_same_graph(suffix, gz, tmp_path,
     output = convert(example_release, tmp_path / f"example{suffix}{gz}")
     assert (output.read_bytes()[:2] == b"\x1f\x8b") == bool(gz)
     reference = parse_rdf(example_nt)
-    assert len(reference) > 900
+    assert len(reference) > 800
     assert parse_rdf(output) == reference
     assert _rdflib_triples(output) == rdflib_reference
 

@@ -148,7 +148,7 @@ def _hostile_release(root):
     release.mkdir(parents=True)
     models = [
         {"id": i, "name": i.rsplit("/", 1)[-1], "createdAt": None, "lastModified": None, "downloads": 1, "likes": None,
-         "region": None, "license": None, "libraries": [], "languages": [], "other": [], "pipeline_tag": [], "description": None}
+         "region": None, "other": [], "libraries": [], "license": None, "languages": [], "pipeline_tag": [], "description": None}
         for i in STORE_IDS["model"]
     ]
     write_json(release / "models.json", models)
@@ -157,8 +157,8 @@ def _hostile_release(root):
     write_json(release / "collections.json", [{"slug": i, "title": None, "upvotes": 0, "description": None} for i in STORE_IDS["collection"]])
     write_json(release / "tasks.json", [{"id": i, "label": None} for i in STORE_IDS["task"]])
     write_json(release / "datasets.json", [
-        {"id": i, "name": None, "createdAt": None, "lastModified": None, "downloads": None, "likes": None, "libraries": [], "license": [],
-         "languages": [], "other": [], "sub-tasks": [], "tasks": [], "size": [], "formats": [], "modalities": [], "tags": [], "description": None}
+        {"id": i, "name": None, "createdAt": None, "lastModified": None, "downloads": None, "likes": None, "libraries": [], "license": None,
+         "languages": [], "other": [], "sub-tasks": [], "tasks": [], "size": None, "formats": [], "modalities": [], "tags": [], "description": None}
         for i in STORE_IDS["dataset"]
     ])
     write_json(release / "spaces.json", [{"id": i, "name": None, "createdAt": None, "lastModified": None, "likes": 0, "tags": []} for i in STORE_IDS["space"]])

@@ -181,7 +181,7 @@ def test_load_adds_to_the_existing_content(loaded_store, tmp_path, example_tripl
 
 
 def test_replace_replaces_the_content(loaded_store, tmp_path):
-    assert len(store_triples(loaded_store)) > 900
+    assert len(store_triples(loaded_store)) > 800
     must(invoke("load", _extra_nt(tmp_path), "--store", loaded_store, "--replace"))
     assert store_triples(loaded_store) == EXTRA
     assert len(versions(loaded_store)) == 1
@@ -251,7 +251,7 @@ def test_readers_opening_the_store_during_swaps_never_fail(loaded_store, example
     opened, failures = 0, []
     while thread.is_alive():
         try:
-            assert len(open_read_only(loaded_store)) > 900
+            assert len(open_read_only(loaded_store)) > 800
             opened += 1
         except Exception as error:  # noqa: BLE001 - every failure is one too many
             failures.append(repr(error))

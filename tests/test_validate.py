@@ -87,7 +87,7 @@ def example_nt(tmp_path_factory: pytest.TempPathFactory, example_release: Path) 
 def test_example_release_in_a_store_conforms(tmp_path: Path, example_nt: Path) -> None:
     load(tmp_path / "store", [example_nt], IriMinter())
     store = open_read_only(tmp_path / "store")
-    assert len(store) > 900
+    assert len(store) > 800
     result = validate_store(store)
     assert result.conforms, result.summary(5)
     assert result.total == 0 and result.tallies == {}

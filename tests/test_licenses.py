@@ -102,17 +102,17 @@ def test_the_row_check_refuses_wrong_and_deprecated_ids(label, iri, why):
 
 
 def _release(directory: Path, labels: list[str]) -> Path:
-    """A release with one model per label and one dataset carrying every label."""
+    """A release with one model and one dataset per label (both carry one license label)."""
     release = directory / "HuggingKG_V20990101000000"
     release.mkdir(parents=True)
     models = [{"id": f"lic/m{i}", "name": f"m{i}", "createdAt": "2024-06-01T12:00:00.000Z", "lastModified": None, "downloads": 0,
                "likes": 0, "region": None, "license": label, "libraries": [], "languages": [], "other": [], "pipeline_tag": [],
                "description": None} for i, label in enumerate(labels)]
-    dataset = {"id": "lic/all", "name": "all", "createdAt": None, "lastModified": None, "downloads": 0, "likes": 0, "libraries": [],
-               "license": labels, "languages": [], "other": [], "sub-tasks": [], "tasks": [], "size": [], "formats": [], "modalities": [],
-               "tags": [], "description": None}
+    datasets = [{"id": f"lic/d{i}", "name": f"d{i}", "createdAt": None, "lastModified": None, "downloads": 0, "likes": 0, "libraries": [],
+                 "license": label, "languages": [], "other": [], "sub-tasks": [], "tasks": [], "size": None, "formats": [],
+                 "modalities": [], "tags": [], "description": None} for i, label in enumerate(labels)]
     (release / "models.json").write_text(json.dumps(models), encoding="utf-8")
-    (release / "datasets.json").write_text(json.dumps([dataset]), encoding="utf-8")
+    (release / "datasets.json").write_text(json.dumps(datasets), encoding="utf-8")
     return release
 
 
@@ -135,9 +135,8 @@ def _links(store: Path) -> dict[str, set[str]]:
 def test_each_label_converts_to_its_row_and_only_to_it(licensed_store):
     links = _links(licensed_store)
     for i, (label, targets) in enumerate(ROWS):
-        assert links.get(f"lic/m{i}") == set(targets), label
-    assert f"lic/m{len(ROWS)}" not in links  # a label the table does not know gets no link
-    assert links["lic/all"] == {t for _, targets in ROWS for t in targets}
+        assert links.get(f"lic/m{i}") == links.get(f"lic/d{i}") == set(targets), label
+    assert f"lic/m{len(ROWS)}" not in links and f"lic/d{len(ROWS)}" not in links  # a label the table does not know: no link
 
 
 @pytest.mark.parametrize("bad_link", [SPDX + "BSD-2-Clause", SPDX + "MIT"])

@@ -67,9 +67,10 @@ def row_problem(label: str, iri: str) -> str | None:
 
 
 ROWS = license_rows()
-#: rows known wrong on this branch (deprecated GPL-family ids); issue #12 replaces them.
-#: Strict: once the table is fixed these pass, and the marker must go.
-AWAITING_ISSUE_12 = {"agpl-3.0", "gpl-2.0", "gpl-3.0", "lgpl-2.1", "lgpl-3.0"}
+#: rows known wrong on this branch (deprecated GPL-family ids), exactly as they stand; issue #12
+#: replaces them. Only these exact rows are expected to fail (any other target fails the test);
+#: strict, so once the table is fixed the marker must go.
+AWAITING_ISSUE_12 = {label: [SPDX + label.upper()] for label in ("agpl-3.0", "gpl-2.0", "gpl-3.0", "lgpl-2.1", "lgpl-3.0")}
 
 
 def test_the_table_is_there():
@@ -79,7 +80,7 @@ def test_the_table_is_there():
 
 @pytest.mark.parametrize("label, targets", [
     pytest.param(label, targets, id=label, marks=[pytest.mark.xfail(strict=True, reason="deprecated id, fixed by #12")]
-                 if label in AWAITING_ISSUE_12 and targets[0].startswith(SPDX) else [])
+                 if AWAITING_ISSUE_12.get(label) == targets else [])
     for label, targets in ROWS])
 def test_every_row_names_the_current_spdx_license_of_its_label(label, targets):
     assert len(targets) == 1, f"{label}: {targets}"

@@ -320,6 +320,49 @@ def test_the_target_graph_is_untouched_until_the_count_matches(server, proxied, 
     assert _graph_fingerprint(server, graph) == (len(expected), hashlib.sha256("\n".join(expected).encode()).hexdigest())
 
 
+def test_a_chunk_failing_past_its_retries_stops_the_push(server, proxied, tmp_path, previous_store, example_store):
+    """5xx every time for one chunk: tried 1 + --retries times, then exit 3 with the target as it was."""
+    proxy, endpoint = proxied
+    graph = "https://example.org/graph/retries-exhausted"
+    push(server, "--store", previous_store, "--graph", graph)
+    before = _graph_fingerprint(server, graph)
+    chunks_seen: list[bytes] = []  # distinct chunk bodies in the order they first came
+    attempts: list[bytes] = []
+
+    def third_chunk_always_503(request: Request):
+        if request.method == "POST" and request.graph is not None:
+            attempts.append(request.body)
+            if request.body not in chunks_seen:
+                chunks_seen.append(request.body)
+            if len(chunks_seen) == 3 and request.body == chunks_seen[2]:
+                return 503, b"unavailable (the test)"
+        return None
+
+    proxy.fault = third_chunk_always_503
+    result = _push_through(server, endpoint, example_store, graph, tmp_path / "state.json", "--chunk", "200",
+                           "--retries", "2", "--backoff", "0.01")
+    assert result.exit_code == 3, result.output
+    assert "chunk 3: HTTP 503" in result.output and "(after 2 retries)" in result.output
+    assert attempts.count(chunks_seen[2]) == 3 and len(chunks_seen) == 3  # no chunk after it was sent
+    assert _graph_fingerprint(server, graph) == before
+
+
+def test_a_store_refusing_move_gets_drop_add_in_one_update(server, proxied, tmp_path, previous_store, example_store):
+    """MOVE refused (as by a store without it): the swap falls back to DROP + ADD + DROP in one request."""
+    proxy, endpoint = proxied
+    graph = "https://example.org/graph/drop-add"
+    push(server, "--store", previous_store, "--graph", graph)
+    proxy.fault = lambda request: (400, b"MOVE not supported (the test)") if (request.update or "").startswith("MOVE") else None
+    result = must(_push_through(server, endpoint, example_store, graph, tmp_path / "state.json"))
+    assert "swap by DROP+ADD" in result.output
+    swaps = [r.update for r in proxy.requests if r.update and r.mentions(graph)]
+    assert len(swaps) == 2 and swaps[0].startswith("MOVE") and "DROP SILENT GRAPH" in swaps[1] and "ADD <" in swaps[1]
+    expected = sorted(str(q.triple) for q in open_read_only(example_store))
+    assert _graph_fingerprint(server, graph) == (len(expected), hashlib.sha256("\n".join(expected).encode()).hexdigest())
+    temp = proxy.chunk_uploads()[0].graph
+    assert RemoteStore(server.endpoint, temp, parse_auth(server.auth, None)).count() == 0  # the temporary graph is gone
+
+
 # ---------------------------------------------------------------- no server needed
 
 

@@ -282,9 +282,12 @@ def push(sources: tuple[Path, ...], store_dir: Path | None, endpoint: str, graph
 @click.option("--backoff", default=1.0, show_default=True, help="First back-off in seconds (doubles per retry) for 5xx and network errors.")
 @click.option("--page-size", type=click.IntRange(min=1), help="Items per listing page to ask for (default: the Hub's maximum).")
 @click.option("--restart", is_flag=True, help="Discard the checkpoint in --out and crawl from scratch.")
+@click.option("--include-private", is_flag=True, help="Keep the private repos and collections a token lists (default: left out, as HuggingKG has none).")
+@click.option("--expand-people", is_flag=True, help="Make followers and organization members users too, one hop (default: as HuggingKG, they are not).")
 @base_iri_option
 def crawl(out: Path, store_dir: Path | None, types: str, limit: int | None, since, previous: Path | None, workers: int,
-          endpoint: str | None, timeout: float, retries: int, backoff: float, page_size: int | None, restart: bool, base_iri: str) -> None:
+          endpoint: str | None, timeout: float, retries: int, backoff: float, page_size: int | None, restart: bool,
+          include_private: bool, expand_people: bool, base_iri: str) -> None:
     """Crawl the Hugging Face Hub into a HuggingKG release, resumably.
 
     Writes OUT/HuggingKG_V<start>/ (the published format), OUT/triples.txt and
@@ -304,6 +307,7 @@ def crawl(out: Path, store_dir: Path | None, types: str, limit: int | None, sinc
     options = Options(
         out=out, types=chosen, limit=limit, since=since.replace(tzinfo=timezone.utc) if since else None, workers=workers,
         previous=previous, endpoint=endpoint, timeout=timeout, retries=retries, backoff=backoff, page_size=page_size, restart=restart,
+        include_private=include_private, expand_people=expand_people,
     )
     _minter(base_iri)
     try:
@@ -327,7 +331,7 @@ def diff(old: Path, new: Path, json_path: Path | None, summary_only: bool) -> No
     """
     import json
 
-    from .diff import Diff, changes, summary
+    from .crawl.diff import Diff, changes, summary
 
     collected = Diff()
     for change in changes(old, new):

@@ -9,7 +9,8 @@ store does not know the crawl date, and a stamp of the export time would pass fo
 The export streams: entities are visited per class through the type index, each with one
 lookup of its own triples, which give its record and its outgoing edges; only an edge's far
 end needs a lookup (type and key, behind a bounded cache: popular ends recur). Records are
-written as they come, in the constructor's serialisation (records.JsonArrayWriter), so memory stays flat at any scale.
+written as they come, in the constructor's serialisation (``json.dump(..., indent=4)`` bytes,
+through records.JsonArrayWriter), so memory stays flat at any scale.
 
 Nothing in the store is dropped silently: every triple not written is counted by reason (with
 examples) in a :class:`Report`, and their total is returned under :data:`NOT_EXPORTED`.

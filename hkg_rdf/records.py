@@ -41,7 +41,7 @@ EXTRA_DATA_FILES = frozenset(f"{name}.json" for name in (
 ))
 _DATETIME = re.compile(
     r"(?P<year>-?\d{4,})-(?P<month>0[1-9]|1[0-2])-(?P<day>0[1-9]|[12]\d|3[01])"
-    r"T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d+)?(Z|[+-]\d\d:\d\d)?"
+    r"[T ]([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d+)?(Z|[+-]\d\d:\d\d)?"
 )
 _DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
@@ -131,6 +131,10 @@ class RecordChecker:
             raise InputError(self.file, f"wrong shape: expected one value, {expected} (not a list), got {_describe(value)}", index, field.name)
         if value is not None and not ok(value):
             raise InputError(self.file, f"expected {expected}, got {_describe(value)}", index, field.name)
+        if field.datatype == XSD_DATETIME and value is not None and " " in value:
+            # str(datetime), as a json.dump(..., default=str) of the client's datetimes writes it
+            report.keep(f"{self.file}: field {field.name!r} has a space for the 'T' (Python's str(datetime)), read as ISO 8601", index)
+            return value.replace(" ", "T", 1)
         return value
 
     def _list(self, index: int, value: object, field: Field, report: Report) -> list:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -30,63 +31,33 @@ from hkg_rdf.validate import validate_store
 from hkg_rdf.vocab import vocabulary
 
 from conftest import BASE, REPO, invoke
-from fakehub import Fault, FakeHub, changed, fixture
+from constructor_reference import reference_release
+from fakehub import TOKEN, Fault, FakeHub, changed, fixture
 
 FAVS = "alice/favorites-0123456789abcdef01234567"
 RELEASE = "acme/release-76543210fedcba9876543210"
 
-# What a crawl of fakehub.fixture() must give: written out by hand from the fixture.
+# What a crawl of fakehub.fixture() must give: the release HuggingKG_constructor.py's rules give
+# for the same Hub content (tests/constructor_reference.py, written from the constructor's code).
+REFERENCE_RECORDS, REFERENCE_EDGES = reference_release(fixture())
 EXPECTED_ENTITIES = {
-    "task": {"fill-mask", "text-classification", "text-generation", "translation"},
-    "model": {"acme/base-7b", "alice/base-7b-ft", "alice/base-7b-lora", "bob/base-7b-gguf", "bob/merged", "ghost/orphan"},
-    "dataset": {"nlp-lab/reviews", "acme/corpus", "carol/tiny"},
-    "space": {"alice/demo", "nlp-lab/leaderboard"},
-    "paper": {"2401.00001", "2401.00002", "2401.00003"},
-    "collection": {FAVS, RELEASE},
-    "user": {"alice", "bob", "carol", "dave", "erin", "frank"},
-    "org": {"acme", "nlp-lab"},
+    t.segment: {r.get("id", r.get("slug")) for r in REFERENCE_RECORDS[t.file[:-5]]} for t in vocabulary().types
 }
-EXPECTED_EDGES = {
-    "model_definedFor_task": {("acme/base-7b", "text-generation"), ("alice/base-7b-ft", "text-classification"),
-                              ("bob/base-7b-gguf", "text-generation"), ("bob/merged", "text-generation"), ("ghost/orphan", "fill-mask")},
-    "model_adapter_model": {("acme/base-7b", "alice/base-7b-lora")},
-    "model_finetune_model": {("acme/base-7b", "alice/base-7b-ft")},
-    "model_merge_model": {("acme/base-7b", "bob/merged"), ("alice/base-7b-ft", "bob/merged")},
-    "model_quantized_model": {("acme/base-7b", "bob/base-7b-gguf")},
-    "model_trainedOrFineTunedOn_dataset": {("acme/base-7b", "acme/corpus"), ("alice/base-7b-ft", "nlp-lab/reviews")},
-    "model_cite_paper": {("acme/base-7b", "2401.00001")},
-    "dataset_definedFor_task": {("nlp-lab/reviews", "text-classification"), ("acme/corpus", "text-generation")},
-    "dataset_cite_paper": {("nlp-lab/reviews", "2401.00002")},
-    "space_use_model": {("alice/demo", "acme/base-7b"), ("alice/demo", "alice/base-7b-ft"), ("nlp-lab/leaderboard", "bob/merged")},
-    "space_use_dataset": {("alice/demo", "nlp-lab/reviews")},
-    "collection_contain_model": {(FAVS, "acme/base-7b"), (RELEASE, "acme/base-7b"), (RELEASE, "bob/base-7b-gguf")},
-    "collection_contain_dataset": {(FAVS, "nlp-lab/reviews")},
-    "collection_contain_space": {(FAVS, "alice/demo")},
-    "collection_contain_paper": {(FAVS, "2401.00003")},
-    "user_publish_model": {("alice", "alice/base-7b-ft"), ("alice", "alice/base-7b-lora"), ("bob", "bob/base-7b-gguf"), ("bob", "bob/merged")},
-    "user_publish_dataset": {("carol", "carol/tiny")},
-    "user_publish_space": {("alice", "alice/demo")},
-    "user_publish_paper": {("alice", "2401.00001"), ("frank", "2401.00001"), ("dave", "2401.00002")},
-    "user_own_collection": {("alice", FAVS)},
-    "user_like_model": {("alice", "acme/base-7b"), ("bob", "acme/base-7b"), ("carol", "alice/base-7b-ft")},
-    "user_like_dataset": {("dave", "nlp-lab/reviews")},
-    "user_like_space": {("bob", "alice/demo")},
-    "user_follow_user": {("bob", "alice"), ("erin", "alice"), ("alice", "bob"), ("carol", "dave")},
-    "user_follow_org": {("carol", "acme"), ("erin", "acme"), ("dave", "nlp-lab")},
-    "user_affiliatedWith_org": {("alice", "acme"), ("bob", "acme"), ("dave", "nlp-lab"), ("frank", "nlp-lab")},
-    "org_publish_model": {("acme", "acme/base-7b")},
-    "org_publish_dataset": {("nlp-lab", "nlp-lab/reviews"), ("acme", "acme/corpus")},
-    "org_publish_space": {("nlp-lab", "nlp-lab/leaderboard")},
-    "org_own_collection": {("acme", RELEASE)},
-}
+EXPECTED_EDGES = {r.name: REFERENCE_EDGES.get(r.name, set()) for r in vocabulary().relations}
 # What it must skip, and count: each reason once.
 EXPECTED_SKIPPED = {
     "model_finetune_model: dangling edge (subject not crawled)",  # base model missing/model is not on the Hub
     "model_cite_paper: dangling edge (object not crawled)",  # the Hub does not know paper 9999.99999
+    "paper unknown to the Hub (404)",
     "space_use_model: dangling edge (object not crawled)",  # leaderboard uses missing/model
     "model author is neither a crawled user nor organization (no publish edge)",  # ghost
     "collection item of type 'collection' (no release relation)",
+    "README over 100 MB not fetched (as the constructor)",  # bob/merged: the HEAD said so
+    "user_follow_user: dangling edge (subject not crawled)",  # erin follows alice, but followers are not made users
+    "user_follow_org: dangling edge (subject not crawled)",  # erin follows acme
+    "user_affiliatedWith_org: dangling edge (subject not crawled)",  # erin is a member of nlp-lab
 }
+GONE = {"readme:model": 2, "likers:model": 2, "readme:dataset": 1, "likers:dataset": 1}  # bob/deleted, acme/gated, carol/disabled
 
 
 def fast(out: Path, hub: FakeHub, **options) -> Options:
@@ -142,54 +113,64 @@ def test_fixture_covers_every_type_and_relation() -> None:
     assert all(EXPECTED_ENTITIES.values()) and all(EXPECTED_EDGES.values())
 
 
-def test_crawl_gives_exactly_the_expected_graph_which_loads_and_validates(tmp_path: Path) -> None:
+def test_crawl_equals_the_constructors_release_record_by_record_and_loads_and_validates(tmp_path: Path) -> None:
     out, store = tmp_path / "crawl", tmp_path / "store"
     with FakeHub() as hub:
         result = crawl(fast(out, hub), store=store, base_iri=BASE)
         requests = len(hub.state.log)
+        log = list(hub.state.log)
     release = result.release
     assert release.name.startswith("HuggingKG_V") and len(release.name) == len("HuggingKG_V") + 14
-    entities, edges, records = graph(release)
+
+    # record by record, field by field, and in the constructor's serialisation
+    for name, records in REFERENCE_RECORDS.items():
+        text = (release / f"{name}.json").read_text(encoding="utf-8")
+        assert json.loads(text) == records, name
+        assert text == json.dumps(records, indent=4), name
+    entities, edges, _ = graph(release)
     assert entities == EXPECTED_ENTITIES
     assert edges == EXPECTED_EDGES
+    for relation in vocabulary().relations:  # no pair written twice
+        pairs = json.loads((release / f"{relation.name}.json").read_text(encoding="utf-8"))
+        assert len(pairs) == len(EXPECTED_EDGES[relation.name]), relation.name
 
-    # attributes, as the Hub metadata gives them
-    assert records[("model", "acme/base-7b")] == {
-        "id": "acme/base-7b", "name": "base-7b", "createdAt": "2024-01-01T10:00:00.000Z", "lastModified": "2024-01-01T12:30:00.000Z",
-        "downloads": 1000, "likes": 2, "region": "us", "license": "apache-2.0", "libraries": ["transformers", "safetensors"],
-        "languages": ["en"], "other": ["conversational", "llama"], "pipeline_tag": ["text-generation"],
-        "description": "---\nlicense: apache-2.0\n---\n# Base 7B\n",
-    }
-    assert records[("model", "alice/base-7b-lora")]["description"] is None  # no README.md in its files: not fetched
-    assert records[("model", "ghost/orphan")]["description"] is None  # listed, but 404
-    assert records[("model", "alice/base-7b-ft")]["description"] == "# Fine-tuned on reviews ✓\n"
-    assert records[("dataset", "nlp-lab/reviews")] == {
-        "id": "nlp-lab/reviews", "name": "reviews", "createdAt": "2024-01-01T10:00:00.000Z", "lastModified": "2024-01-01T13:45:00.000Z",
-        "downloads": 300, "likes": 1, "libraries": ["datasets"], "license": ["cc-by-4.0"], "languages": ["en"], "other": ["sentiment"],
-        "sub-tasks": ["sentiment-classification"], "tasks": ["text-classification"], "size": ["1K<n<10K"], "formats": ["parquet"],
-        "modalities": ["text"], "tags": fixture()["datasets"][0]["tags"], "description": "# Reviews\n",
-    }
-    assert records[("space", "alice/demo")]["tags"] == ["gradio", "region:us"]
-    assert records[("paper", "2401.00001")] == {
-        "id": "2401.00001", "authors": ["Alice Anders", "Frank Fox", "Unregistered Person"], "publishedAt": "2024-01-02T00:00:00.000Z",
-        "title": "Base Seven B", "summary": "A base model.", "upvotes": 12,
-    }
-    assert records[("collection", FAVS)] == {"slug": FAVS, "title": "Favorites", "upvotes": 4, "description": "Things Alice likes"}
-    assert records[("user", "erin")] == {"id": "erin", "fullname": "Erin Evans"}
-    assert records[("org", "acme")] == {"id": "acme", "fullname": "ACME Corp"}
-    assert records[("task", "translation")] == {"id": "translation", "label": "Translation"}
+    # the derivation facts HUGGINGKG.md section 3 names, visible in the records
+    models = {r["id"]: r for r in REFERENCE_RECORDS["models"]}
+    assert models["acme/base-7b"]["libraries"] == ["Transformers", "Safetensors"] and models["acme/base-7b"]["languages"] == ["English"]
+    assert models["acme/base-7b"]["region"] == "🇺🇸 Region: US" and models["acme/base-7b"]["other"] == ["Conversational", "llama"]
+    assert models["bob/merged"]["pipeline_tag"] == ["Text Generation", "Fill-Mask"] and models["bob/merged"]["description"] is None
+    assert ("bob/merged", "fill-mask") in edges["model_definedFor_task"]
+    reviews = next(r for r in REFERENCE_RECORDS["datasets"] if r["id"] == "nlp-lab/reviews")
+    assert reviews["license"] == "mit" and reviews["size"] == "1K<n<10K" and reviews["tasks"] == ["Text Classification"]
+    assert reviews["tags"] == ["region:us", "sentiment"]  # only what the listing does not classify
+    assert next(r for r in REFERENCE_RECORDS["datasets"] if r["id"] == "carol/tiny")["description"].startswith("# Tiny")
+    paper = next(r for r in REFERENCE_RECORDS["papers"] if r["id"] == "2401.00001")
+    assert paper["authors"] == ["Frank Fox", "Alice Anders", "Unregistered Person", "Frank Fox"]  # author order, repeats kept
+    assert next(r for r in REFERENCE_RECORDS["users"] if r["id"] == "gus")["fullname"] is None  # a liker without a full name
+    assert "erin" not in entities["user"]  # a follower and member only: not made a user
+    assert ("dave", "alice/base-7b-lora") in edges["user_like_model"]  # its like count said 0
+    assert "alice/secret" not in entities["model"]  # private: listed to its owner's token only
 
-    # the manifest: PROV-O times, endpoint, versions, counts, skipped with reasons
+    # requests as the Hub allows: README HEAD first, no GET over 100 MB, no space_info per space
+    readme = [e.method for e in log if e.path == "/acme/base-7b/resolve/main/README.md"]
+    assert readme == ["HEAD", "GET"]
+    assert [e.method for e in log if e.path == "/bob/merged/resolve/main/README.md"] == ["HEAD"]
+    assert not [e for e in log if e.path == "/alice/base-7b-lora/resolve/main/README.md"]  # no README.md in its file list
+    assert not [e for e in log if re.fullmatch(r"/api/spaces/[^/?]+/[^/?]+", e.path)]
+    assert not [e for e in log if e.path.startswith("/api/users/erin/")]
+
+    # the manifest: PROV-O times, endpoint, versions, what it reproduces and where it differs, counts
     manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
     assert manifest["prov"]["used"] == hub.url and manifest["prov"]["startedAtTime"] <= manifest["prov"]["endedAtTime"]
     assert set(manifest["prov"]["wasAssociatedWith"]) >= {"hkg-rdf", "huggingface_hub"}
+    assert "HuggingKG_constructor.py" in manifest["reproduces"]
+    assert any("space" in d and "createdAt" in d for d in manifest["differs_on_purpose"])
     assert manifest["entities"] == {k: len(v) for k, v in EXPECTED_ENTITIES.items()}
     assert manifest["relations"] == {k: len(v) for k, v in EXPECTED_EDGES.items()}
     assert set(manifest["skipped"]) == EXPECTED_SKIPPED and all(n == 1 for n in manifest["skipped"].values())
-    assert manifest["requests"]["total"] == requests and manifest["errors"]["count"] == 0 and manifest["complete"]
+    assert manifest["gone"]["tasks"] == GONE and manifest["errors"]["count"] == 0 and manifest["complete"]
+    assert manifest["requests"]["total"] == requests
     assert (out / "triples.txt").read_text(encoding="utf-8").count("\n") == sum(len(v) for v in EXPECTED_EDGES.values())
-    # erin is known only as a follower: her own followers are not crawled (one hop)
-    assert not [e for e in hub.state.log if e.path.startswith("/api/users/erin/followers")]
 
     # the release loads and validates unchanged
     loaded = tmp_path / "loaded"
@@ -205,6 +186,15 @@ def test_crawl_gives_exactly_the_expected_graph_which_loads_and_validates(tmp_pa
     assert len(prov) == 1 and prov[0]["g"].value == manifest["snapshot"] and prov[0]["used"].value == hub.url
     assert len(snapshot) == len(open_read_only(loaded)) + len(list(snapshot.quads_for_pattern(None, None, None, prov[0]["g"])))
     assert validate_store(snapshot).conforms
+
+
+def test_a_token_lists_private_repos_which_are_left_out_unless_asked_for(tmp_path: Path) -> None:
+    with FakeHub() as hub:
+        default = crawl(fast(tmp_path / "default", hub, token=TOKEN))
+        kept = crawl(fast(tmp_path / "kept", hub, token=TOKEN, include_private=True))
+    assert graph(default.release)[:2] == (EXPECTED_ENTITIES, EXPECTED_EDGES)
+    assert default.manifest["skipped"]["private model left out (--include-private keeps it)"] == 1
+    assert graph(kept.release)[0]["model"] == EXPECTED_ENTITIES["model"] | {"alice/secret"}
 
 
 def test_rerun_of_a_finished_crawl_fetches_nothing(v1: Path) -> None:
@@ -253,7 +243,7 @@ def test_kill_and_resume_continues_without_refetching_finished_pages(tmp_path: P
     assert release_files(release_of(out)) == release_files(release_of(v1))
     manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
     assert manifest["requests"]["runs"] == 2
-    assert manifest["listing_pages"]["model"] == len(EXPECTED_ENTITIES["model"])
+    assert manifest["listing_pages"]["model"] == len(EXPECTED_ENTITIES["model"])  # one model per page: the private one is not listed
 
 
 # ---------------------------------------------------------------- faults
@@ -263,7 +253,7 @@ def test_faults_are_survived_and_429_waits_as_told(tmp_path: Path) -> None:
     with FakeHub() as hub:
         hub.state.faults = [
             Fault(r"^/api/models\?", "429", retry_after=2),
-            Fault(r"^/api/spaces/alice/demo$", "500", times=2),
+            Fault(r"^/api/spaces/alice/demo/likers", "500", times=2),
             Fault(r"^/api/papers/2401\.00001$", "slow", delay=2.5),
             Fault(r"^/api/datasets\?", "drop"),
             Fault(r"^/api/collections/alice", "503"),
@@ -280,7 +270,7 @@ def test_faults_are_survived_and_429_waits_as_told(tmp_path: Path) -> None:
     # every worker paused, not just the one told: nothing started while the Hub asked us to wait
     assert not [e for e in log if limited.end + 0.5 < e.start < limited.end + 1.9]
 
-    assert [e.status for e in log if e.path == "/api/spaces/alice/demo"] == [500, 500, 200]
+    assert [e.status for e in log if e.path == "/api/spaces/alice/demo/likers"] == [500, 500, 200]
     slow = [e for e in log if e.path == "/api/papers/2401.00001"]
     assert len(slow) == 2 and slow[0].fault == "slow"  # timed out after 1 s, asked again
     dropped = [e for e in log if e.path.startswith("/api/datasets?") and "cursor" not in e.path]
@@ -289,11 +279,51 @@ def test_faults_are_survived_and_429_waits_as_told(tmp_path: Path) -> None:
     assert retries["429"] == 1 and retries["500"] == 2 and retries["503"] == 1 and sum(retries.values()) == 6
 
 
+def test_a_429_of_a_window_not_exhausted_retries_that_request_alone(tmp_path: Path) -> None:
+    with FakeHub(delay=0.01) as hub:
+        hub.state.faults = [Fault(r"^/api/papers/2401\.00002$", "429-window")]
+        result = crawl(fast(tmp_path / "crawl", hub, backoff=1.0))
+        log = hub.state.log
+    limited = next(e for e in log if e.fault == "429-window")
+    again = next(e for e in log if e.path == limited.path and e.start > limited.start)
+    assert again.start - limited.end >= 0.7  # its own back-off
+    assert [e for e in log if limited.end + 0.05 < e.start < again.start - 0.05], "the others were paused too"
+    assert result.manifest["requests"]["retries"] == {"429": 1}
+    assert graph(result.release)[:2] == (EXPECTED_ENTITIES, EXPECTED_EDGES)
+
+
+def test_requests_are_paced_by_the_ratelimit_header_and_wait_when_the_window_is_exhausted(tmp_path: Path) -> None:
+    with FakeHub() as hub:
+        hub.state.quota, hub.state.window = 25, 1
+        result = crawl(fast(tmp_path / "crawl", hub))
+        log = hub.state.log
+    assert not [e for e in log if e.status == 429]
+    starts = sorted(e.start for e in log)
+    windows = max(1, int((starts[-1] - starts[0]) // 1) + 1)
+    assert len(log) <= 25 * windows  # never more than the quota per window
+    assert result.manifest["requests"]["seconds_paced_by_ratelimit"] > 0
+    assert graph(result.release)[:2] == (EXPECTED_ENTITIES, EXPECTED_EDGES)
+
+
+def test_an_exception_in_one_task_fails_that_task_alone_with_its_traceback(tmp_path: Path) -> None:
+    data = fixture()
+    data["raw_papers"] = {"2401.00003": {"id": "2401.00003", "authors": "not a list", "title": "Odd"}}  # PaperInfo cannot read it
+    with FakeHub(data) as hub:
+        result = crawl(fast(tmp_path / "crawl", hub))
+    errors = result.manifest["errors"]
+    assert errors["count"] == 1 and errors["first"][0]["key"] == "2401.00003" and "Traceback" in errors["first"][0]["traceback"]
+    entities, edges, _ = graph(result.release)
+    assert entities["paper"] == EXPECTED_ENTITIES["paper"] - {"2401.00003"}
+    assert entities["model"] == EXPECTED_ENTITIES["model"] and edges["user_like_model"] == EXPECTED_EDGES["user_like_model"]
+    assert not result.manifest["complete"]
+
+
 def test_a_task_that_keeps_failing_is_reported_and_retried_by_the_next_run(tmp_path: Path) -> None:
     with FakeHub() as hub:
         hub.state.faults = [Fault(r"^/api/papers/2401\.00002$", "500", times=3)]
         first = crawl(fast(tmp_path / "crawl", hub, retries=2))
         assert first.manifest["errors"]["count"] == 1 and not first.manifest["complete"]
+        assert "gave up after 2 retries" in first.manifest["errors"]["first"][0]["traceback"]
         assert "2401.00002" not in graph(first.release)[0]["paper"]
         second = crawl(fast(tmp_path / "crawl", hub, retries=2))
         assert second.manifest["errors"]["count"] == 0
@@ -319,11 +349,10 @@ def test_types_and_limit_give_a_partial_release_that_counts_what_it_left_out(tmp
         result = crawl(fast(tmp_path / "crawl", hub, types=frozenset({"model", "org"}), limit=2))
         assert not [e for e in hub.state.log if "/likers" in e.path or "/followers" in e.path or e.path.startswith("/api/datasets?")]
     entities, edges, _ = graph(result.release)
-    assert entities["model"] == {"acme/base-7b", "alice/base-7b-ft"}  # the first two listed
+    assert entities["model"] == {"bob/deleted", "acme/gated"}  # the two created last: the listing is newest first
     assert entities["org"] == {"acme"} and not entities["user"] and not entities["dataset"]
-    assert edges["org_publish_model"] == {("acme", "acme/base-7b")}
-    assert edges["model_finetune_model"] == {("acme/base-7b", "alice/base-7b-ft")}
-    assert result.manifest["skipped"]["model_trainedOrFineTunedOn_dataset: dangling edge (object not crawled)"] == 2
+    assert edges["org_publish_model"] == {("acme", "acme/gated")}
+    assert result.manifest["skipped"]["model_definedFor_task: dangling edge (object not crawled)"] == 2
     assert not result.manifest["complete"]
 
 
@@ -333,7 +362,7 @@ def test_since_without_previous_lists_only_recently_modified_repos(tmp_path: Pat
         runner = invoke("crawl", "--out", out, "--endpoint", hub.url, "--since", "2024-01-04", "--types", "model")
     assert runner.exit_code == 0, runner.output
     manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
-    assert graph(release_of(out))[0]["model"] == {"bob/base-7b-gguf", "bob/merged", "ghost/orphan"}
+    assert graph(release_of(out))[0]["model"] == {"bob/base-7b-gguf", "bob/merged", "ghost/orphan", "bob/deleted", "acme/gated"}
     assert manifest["partial_reason"] == "only repos modified since 2024-01-04T00:00:00.000Z" and not manifest["complete"]
 
 
@@ -355,7 +384,7 @@ def test_incremental_crawl_and_diff_list_exactly_the_changes(tmp_path: Path, v1:
     assert "/acme/base-7b/resolve/main/README.md" not in incremental  # unchanged: taken from v1
     assert "/alice/base-7b-ft/resolve/main/README.md" in incremental  # modified: fetched
     assert "/api/models/acme/base-7b/likers" in incremental  # its like count changed
-    assert "/api/spaces/nlp-lab/leaderboard" not in incremental and "/api/spaces/alice/demo" in incremental
+    assert "/api/models/bob/merged/likers" not in incremental  # its like count did not change: taken from v1
     manifest = json.loads((v2 / MANIFEST).read_text(encoding="utf-8"))
     assert manifest["prov"]["wasRevisionOf"] == json.loads((v1 / MANIFEST).read_text(encoding="utf-8"))["snapshot"]
 
@@ -375,7 +404,7 @@ def test_incremental_crawl_and_diff_list_exactly_the_changes(tmp_path: Path, v1:
                 "acme/base-7b": {"downloads": [1000, 1500], "likes": [2, 3]},
                 "alice/base-7b-ft": {
                     "description": ["# Fine-tuned on reviews ✓\n", "# Fine-tuned on reviews, v2\n"],
-                    "languages": [["en", "fr"], ["en"]],
+                    "languages": [["English", "French"], ["English"]],
                     "lastModified": ["2024-01-02T12:30:00.000Z", "2024-03-01T08:00:00.000Z"],
                 },
             },
@@ -407,10 +436,98 @@ def test_previous_can_be_a_store_and_the_store_keeps_the_latest_snapshot(tmp_pat
         second = crawl(fast(tmp_path / "s2", hub, previous=store), store=store, base_iri=BASE)
         assert "/acme/base-7b/resolve/main/README.md" not in [e.path for e in hub.state.log]
     assert second.manifest["prov"]["wasRevisionOf"] == first.manifest["snapshot"]
-    assert second.manifest["reused_from_previous"]["readme:model"] == 4
+    with_readme = {m["id"] for m in fixture()["models"] if not m["private"] and {"rfilename": "README.md"} in m["siblings"]}
+    unchanged = with_readme - {"alice/base-7b-ft"}  # the one whose lastModified moved
+    assert second.manifest["reused_from_previous"]["readme:model"] == len(unchanged)
     assert graph(second.release)[0]["model"] == EXPECTED_ENTITIES["model"] | {"carol/new-model"}
     snapshot = open_read_only(store)
     graphs = {g.value for g in snapshot.named_graphs()}
     assert graphs == {second.manifest["snapshot"]}  # the store holds the latest snapshot only
     ids = {q.object.value for q in snapshot.quads_for_pattern(None, ox.NamedNode("https://w3id.org/huggingkg/ontology#id"), None)}
     assert "carol/new-model" in ids and "carol/tiny" not in ids
+
+
+# ---------------------------------------------------------------- the fake Hub speaks what the client parses
+
+
+def test_the_fake_hub_answers_what_the_installed_client_parses_and_refuses_as_the_hub_does() -> None:
+    """The client's own methods against fakehub: what they accept, and where they break as on the real Hub."""
+    from huggingface_hub import HfApi, hf_hub_url
+    from huggingface_hub.errors import DisabledRepoError, GatedRepoError, RepositoryNotFoundError
+    from huggingface_hub.utils import get_session, hf_raise_for_status, parse_ratelimit_headers
+
+    from hkg_rdf.crawl.client import EXPAND
+
+    with FakeHub() as hub:
+        api = HfApi(endpoint=hub.url, token=False)
+        models = list(api.list_models(expand=list(EXPAND["model"])))
+        assert {m.id for m in models} == EXPECTED_ENTITIES["model"] and all(m.siblings for m in models)
+        assert {m.id for m in HfApi(endpoint=hub.url, token=TOKEN).list_models()} == EXPECTED_ENTITIES["model"] | {"alice/secret"}
+        assert all(d.siblings == [] for d in api.list_datasets(full=True))  # the Hub sends no file list for datasets
+        spaces = {s.id: s for s in api.list_spaces(expand=list(EXPAND["space"]))}
+        assert spaces["alice/demo"].models == ["acme/base-7b", "alice/base-7b-ft"] and spaces["alice/demo"].datasets == ["nlp-lab/reviews"]
+        listed = list(api.list_collections())  # the listing has no position: the client numbers it
+        assert [c.position for c in listed] == [0, 1] and all(len(c.items) <= 4 for c in listed)
+        assert len(api.get_collection(FAVS).items) == 5
+        paper = api.paper_info("2401.00001")
+        assert [a.name for a in paper.authors][:2] == ["Frank Fox", "Alice Anders"] and paper.authors[0].user.username == "frank"
+        assert api.get_user_overview("gus").fullname == "" and api.get_organization_overview("acme").fullname == "ACME Corp"
+        assert [u.username for u in api.list_organization_members("nlp-lab")] == ["dave", "frank", "erin"]
+        with pytest.raises(KeyError):  # a liker without "fullname", as the Hub sends some: why the crawl pages likers itself
+            list(api.list_repo_likers("nlp-lab/leaderboard", repo_type="space"))
+        refusals = {"bob/deleted": RepositoryNotFoundError, "acme/gated": GatedRepoError, "alice/secret": RepositoryNotFoundError}
+        for repo_id, error in refusals.items():
+            with pytest.raises(error) as raised:
+                hf_raise_for_status(get_session().head(hf_hub_url(repo_id, "README.md", endpoint=hub.url)))
+            assert raised.value.response.status_code == 401
+        with pytest.raises(DisabledRepoError):
+            hf_raise_for_status(get_session().get(f"{hub.url}/api/datasets/carol/disabled/likers"))
+        info = parse_ratelimit_headers(get_session().get(f"{hub.url}/api/tasks").headers)
+        assert info is not None and info.remaining > 0 and info.limit == hub.state.quota
+
+
+def test_the_clients_own_retries_are_counted() -> None:
+    """A retry the client makes inside one call (http_backoff) is seen by the wrapper's hooks and counted."""
+    from huggingface_hub.utils import http_backoff
+
+    from hkg_rdf.crawl.client import Hub
+
+    with FakeHub() as fake:
+        fake.state.faults = [Fault(r"^/api/tasks$", "503")]
+        hub = Hub(fake.url)
+        try:
+            response = hub.call("tasks", lambda: http_backoff("GET", f"{fake.url}/api/tasks", base_wait_time=0.01))
+        finally:
+            hub.close()
+    assert response.status_code == 200
+    assert hub.stats.client_retries == 1 and not hub.stats.retries and hub.stats.requests == 2
+
+
+def test_a_listed_item_the_client_cannot_read_fails_alone_and_the_next_run_asks_for_it(tmp_path: Path) -> None:
+    data = fixture()
+    data["odd_listing"] = {"acme/corpus": {"cardData": "not an object"}, "bob/merged": {"inferenceProviderMapping": "odd"}}
+    with FakeHub(data) as hub:
+        first = crawl(fast(tmp_path / "crawl", hub))
+        errors = first.manifest["errors"]
+        assert errors["count"] == 1 and errors["first"][0]["task"] == "item:model" and errors["first"][0]["key"] == "bob/merged"
+        assert "inferenceProviderMapping" in errors["first"][0]["traceback"] and not first.manifest["complete"]
+        assert graph(first.release)[0]["model"] == EXPECTED_ENTITIES["model"] - {"bob/merged"}
+        second = crawl(fast(tmp_path / "crawl", hub))
+        assert [e.path for e in hub.state.log if e.path.startswith("/api/models/bob/merged?")]  # asked for alone, with expand
+    assert second.manifest["errors"]["count"] == 0 and second.manifest["complete"]
+    for name, records in REFERENCE_RECORDS.items():
+        assert json.loads((second.release / f"{name}.json").read_text(encoding="utf-8")) == records, name
+    assert graph(second.release)[1] == EXPECTED_EDGES
+
+
+def test_expand_people_makes_followers_and_members_users_one_hop(tmp_path: Path) -> None:
+    out = tmp_path / "crawl"
+    with FakeHub() as hub:
+        runner = invoke("crawl", "--out", out, "--endpoint", hub.url, "--expand-people", "--backoff", "0.02")
+        assert runner.exit_code == 0, runner.output
+        assert not [e for e in hub.state.log if e.path.startswith("/api/users/erin/followers")]  # one hop
+    entities, edges, records = graph(release_of(out))
+    assert entities["user"] == EXPECTED_ENTITIES["user"] | {"erin"} and records[("user", "erin")]["fullname"] == "Erin Evans"
+    assert ("erin", "alice") in edges["user_follow_user"] and ("erin", "acme") in edges["user_follow_org"]
+    assert ("erin", "nlp-lab") in edges["user_affiliatedWith_org"]
+    assert edges["user_like_model"] == EXPECTED_EDGES["user_like_model"]

@@ -168,3 +168,26 @@ def test_a_field_of_the_wrong_shape_is_refused_naming_file_record_field_and_shap
         assert result.exit_code == 2, result.output
         assert f"{file}: record 1: field '{field}': wrong shape: {expected}" in result.stderr, result.stderr
     assert store_triples(loaded_store) == before
+
+
+def test_dates_as_pythons_str_of_a_datetime_are_read_as_iso_8601(release_copy: Path, tmp_path: Path):
+    """The constructor kept the client's datetime objects; a release dumped with default=str has '2022-03-02 23:29:04+00:00'."""
+    records = read_json(release_copy / "models.json")
+    records[0]["createdAt"] = "2022-03-02 23:29:04+00:00"
+    write_json(release_copy / "models.json", records)
+    result = must(invoke("convert", release_copy, "-o", tmp_path / "out.nt"))
+    assert "space for the 'T'" in result.stderr
+    assert '"2022-03-02T23:29:04Z"^^<http://www.w3.org/2001/XMLSchema#dateTime>' in (tmp_path / "out.nt").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("prop", ["licenseLabel", "sizeCategory"])
+def test_the_shapes_allow_one_license_and_size_per_dataset(example_release: Path, tmp_path: Path, prop: str):
+    from hkg_rdf.validate import validate_files
+
+    must(invoke("convert", example_release, "-o", tmp_path / "example.nt"))
+    dataset = "<https://w3id.org/huggingkg/resource/dataset/HuggingFaceFW/fineweb>"
+    extra = f'{dataset} <https://w3id.org/huggingkg/ontology#{prop}> "second" .\n'
+    (tmp_path / "two.nt").write_text((tmp_path / "example.nt").read_text(encoding="utf-8") + extra, encoding="utf-8")
+    assert validate_files([tmp_path / "example.nt"]).conforms
+    result = validate_files([tmp_path / "two.nt"])
+    assert not result.conforms and f"hkg:{prop}" in result.summary()

@@ -42,8 +42,8 @@ def count(store_or_reader, sparql: str = COUNT_MODELS) -> int:
 def _model(i: int) -> dict:
     return {
         "id": f"gen{i % 997}/model-{i}", "name": f"model-{i}", "createdAt": "2024-06-01T12:00:00.000Z", "lastModified": None,
-        "downloads": i, "likes": i % 13, "region": None, "license": "mit", "libraries": ["transformers"], "languages": [],
-        "other": [], "pipeline_tag": [], "description": None,
+        "downloads": i, "likes": i % 13, "region": None, "other": [], "libraries": ["Transformers"], "license": "mit", "languages": [],
+        "pipeline_tag": [], "description": None,
     }
 
 

@@ -27,11 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from .errors import InputError
-from .records import Release
-from .report import Report
-
-MANIFEST = "crawl-manifest.json"
+from ..errors import InputError
+from ..records import Release
+from ..report import Report
+from .release import MANIFEST
 
 
 class Change(NamedTuple):

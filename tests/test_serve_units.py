@@ -367,3 +367,24 @@ def test_each_seccomp_rule_denies_exactly_its_syscall_family():
     assert sandboxed == {**denied, "socket unix": "allowed"}
     assert free["socket unix"] == free["socket inet"] == "allowed"
     assert all(result != "EACCES" for result in free.values()), free
+
+
+def _unsupported_child(machine: str, system: str, results) -> None:
+    from hkg_rdf.serve import sandbox
+
+    sandbox.platform.machine = lambda: machine
+    sandbox.sys.platform = system
+    outcome = sandbox.forbid_network()
+    results.put((outcome, _syscall(_SOCKET, socket.AF_INET, socket.SOCK_STREAM, 0)))
+
+
+@pytest.mark.parametrize("machine, system", [("sparc64", "linux"), ("x86_64", "darwin"), ("riscv64", "freebsd14")])
+def test_no_seccomp_filter_where_it_is_not_supported_and_the_caller_is_told(machine, system):
+    """Elsewhere than Linux on x86-64 / aarch64 no filter is installed, and forbid_network says so (False)."""
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    child = context.Process(target=_unsupported_child, args=(machine, system, results))
+    child.start()
+    installed, socket_call = results.get(timeout=60)
+    child.join(10)
+    assert installed is False and socket_call == "allowed"

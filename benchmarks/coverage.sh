@@ -17,4 +17,4 @@ python -m coverage run -m pytest -q -p no:cacheprovider \
   tests/test_push.py tests/test_store.py tests/test_serve_units.py tests/test_licenses.py tests/test_terms.py \
   tests/test_worker_replies.py tests/test_crawl_failures.py tests/test_validate_or_class.py || echo "(some tests failed: coverage still reported)"
 python -m coverage combine --quiet
-python -m coverage report --include='hkg_rdf/push.py,hkg_rdf/store.py,hkg_rdf/serve/sandbox.py,hkg_rdf/serve/negotiation.py,hkg_rdf/serve/workers.py,hkg_rdf/sparql_store.py,hkg_rdf/crawl*' | tee "$out/report.txt"
+python -m coverage report --include='hkg_rdf/push.py,hkg_rdf/store.py,hkg_rdf/serve/sandbox.py,hkg_rdf/serve/negotiation.py,hkg_rdf/serve/workers.py,hkg_rdf/sparql_store.py,hkg_rdf/crawl/*' | tee "$out/report.txt"

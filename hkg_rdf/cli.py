@@ -156,6 +156,36 @@ def query(store_dir: Path | None, sparql: str | None, graph: str | None, auth: s
     write_results(results, fmt, click.get_text_stream("stdout"), click.get_binary_stream("stdout"))
 
 
+@main.command("search", epilog='Example: hkg-rdf search --store hkg-store "llama 3.1 instruct" --type model')
+@store_option
+@click.argument("words", nargs=-1, required=True)
+@click.option("--type", "types", multiple=True, metavar="TYPE", help="Only entities of this type (repeatable): model, dataset, space, paper, ...")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000), help="Results shown.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def search_command(store_dir: Path, words: tuple[str, ...], types: tuple[str, ...], limit: int, as_json: bool) -> None:
+    """Find entities by id or name, best first (the store version's full-text index; built if missing)."""
+    import json
+
+    from .search import SearchError, ensure_index, open_index, search
+    from .vocab import vocabulary
+
+    segments = [t.segment for t in vocabulary().types]
+    for name in types:
+        if name not in segments:
+            raise click.BadParameter(f"{name!r} is not one of {', '.join(segments)}", param_hint="--type")
+    try:
+        results = search(open_index(ensure_index(store_dir)), " ".join(words), types, limit)
+    except SearchError as error:
+        raise InputError(str(store_dir), str(error)) from error
+    if as_json:
+        click.echo(json.dumps(results.as_json(), ensure_ascii=False, indent=1))
+        return
+    for hit in results.hits:
+        counts = "  ".join(f"{n:,} {what}" for n, what in ((hit.likes, "likes"), (hit.downloads, "downloads")) if n)
+        click.echo(f"{hit.type:<10} {hit.id}" + (f"  ({hit.label})" if hit.label and not hit.id.endswith(hit.label) else "") + (f"  {counts}" if counts else ""))
+    click.echo(f"{results.total:,}{'+' if results.more else ''} match(es)", err=True)
+
+
 @main.command(epilog="Example: hkg-rdf dump --store hkg-store -o hkg.nt.gz")
 @store_option
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Output file: .nt .ttl .nq .trig .jsonld .rdf, optionally .gz.")

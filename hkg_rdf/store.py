@@ -25,6 +25,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from .errors import InputError
+from .search import build_index
 
 CURRENT = "current"
 VERSION_PREFIX = "v"
@@ -98,11 +99,13 @@ def _swap(store_dir: Path, version: Path) -> None:
         os.close(fd)
 
 
-def load_atomically(store_dir: Path, loader: Loader, replace: bool = False) -> Path:
+def load_atomically(store_dir: Path, loader: Loader, replace: bool = False, index: bool = True) -> Path:
     """Run ``loader`` on a new version of the store and make it live only if it succeeds.
 
     Unless ``replace``, the new version starts as a checkpoint (hard links, no copy) of the
-    live one, so the load adds to what is stored.
+    live one, so the load adds to what is stored. The version's search index
+    (:mod:`hkg_rdf.search`) is written into it before the swap, unless not ``index`` (then
+    its first reader builds it).
     """
     with _locked(store_dir):
         live = live_path(store_dir) if (store_dir / CURRENT).is_symlink() else None
@@ -114,6 +117,8 @@ def load_atomically(store_dir: Path, loader: Loader, replace: bool = False) -> P
             store = ox.Store(str(version))
             loader(store)
             store.flush()
+            if index:
+                build_index(store, version)  # the version's own search index, live with it
             del store
             _swap(store_dir, version)
         except BaseException:

@@ -2,8 +2,9 @@
 
 A Starlette application on uvicorn (``app.py``) with a SPARQL 1.1 Protocol endpoint
 (``sparql.py``), VoID and Service Description (``void.py``), dereferenceable entity IRIs with
-HTML pages and RDF documents (``pages.py``, ``templates/``) and a query page with bundled
-YASGUI (``static/``). All store work runs in sandboxed worker processes (``workers.py``,
+HTML pages and RDF documents (``pages.py``, ``templates/``; the family picture ``lineage.py``,
+README cards ``cards.py``), search over the store version's index (``search_page.py``) and a
+query page with bundled YASGUI (``static/``). All store work runs in sandboxed worker processes (``workers.py``,
 ``sandbox.py``) that are killed and replaced when a query outlives its timeout.
 """
 

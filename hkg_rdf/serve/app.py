@@ -10,6 +10,7 @@ Routes::
     /data/<type>/<id>         the RDF description (Turtle, N-Triples, JSON-LD, RDF/XML; Vary: Accept)
     /ontology, /shapes, /mapping   the ontology, SHACL shapes and release mapping (negotiated)
     /dumps/                 dumps of the store with SHA-256 checksums
+    /search?q=              entities by id or name (HTML or JSON), from the version's search index
     /health                 liveness and store version (JSON)
 """
 
@@ -44,7 +45,7 @@ from ..iris import DEFAULT_BASE_IRI, IriMinter, decode_id
 from ..store import live_path
 from ..vocab import MAPPING_FILE, ONTOLOGY_FILE, ONTOLOGY_IRI, SHAPES_FILE, data_path, vocabulary
 from . import negotiation as media
-from . import pages, void
+from . import pages, search_page, void
 from .sparql import MAX_ROWS_HEADER, TRUNCATED_HEADER, ProtocolError, check_operation, query_form, read_operation, result_kind
 from .workers import JobError, Overloaded, Pool, QueryTimeout, WorkerDied
 
@@ -141,6 +142,7 @@ class Server:
         self.templates.filters["curie"] = pages.curie
         self.templates.globals["hub_url"] = pages.hub_url
         self.examples = self._examples()
+        self.finder = search_page.Finder(None if self.remote else self.store_dir)
 
     # ---------------------------------------------------------------- life cycle
 
@@ -155,6 +157,7 @@ class Server:
         self.base_path = _path_of(self.minter.base)
         self.statistics_task(self.version())
         self.ensure_dump()
+        self.finder.start()
         sandbox = "sandboxed (no network sockets)" if self.pool.sandboxed else ("SERVICE/LOAD allowed, not sandboxed" if self.config.allow_remote else "not sandboxed (unsupported platform)")
         if self.remote:
             sandbox = "not sandboxed (they query the remote endpoint)" + ("" if self.config.allow_remote else "; SERVICE/LOAD refused")
@@ -536,7 +539,7 @@ def create_app(config: ServeConfig) -> Starlette:
             etag = server.etag(request, "page")
             if (cached := server.not_modified(request, etag, vary=None)) is not None:
                 return cached
-            facts = await server.job("describe", iri=iri, base_iri=server.minter.base)
+            facts = await server.job("describe", iri=iri, base_iri=server.minter.base, **pages.paging(request.query_params))
             if not facts["exists"]:
                 raise HttpError(404, f"the graph says nothing about {iri}")
             data = pages.data_path_of(segment, entity_id)
@@ -570,6 +573,9 @@ def create_app(config: ServeConfig) -> Starlette:
             return Response(result["body"], media_type=_with_charset(chosen), headers=headers)
         except HttpError as error:
             return _error_response(request, server, error.status, error.message, error.headers)
+
+    async def search_entities(request: Request) -> Response:
+        return await search_page.endpoint(server, request)
 
     async def dumps_index(request: Request) -> Response:
         dumps = await server.dump_list()
@@ -618,6 +624,7 @@ def create_app(config: ServeConfig) -> Starlette:
     routes = [
         Route("/", index),
         Route("/health", health),
+        Route("/search", search_entities),
         Route("/sparql", sparql_endpoint, methods=["GET", "POST"]),
         Route("/.well-known/void", void_document),
         Route("/void", void_document),

@@ -16,7 +16,8 @@ import pyoxigraph as ox
 
 from ..iris import IriMinter
 from ..vocab import PREFIXES, RDF_TYPE, RDFS, XSD_STRING, data_path, vocabulary, ONTOLOGY_FILE
-from . import sparql
+from . import cards, sparql
+from .lineage import picture
 
 FOAF = "http://xmlns.com/foaf/0.1/"
 PROV_DERIVED = "http://www.w3.org/ns/prov#wasDerivedFrom"
@@ -72,6 +73,12 @@ def lineage_properties() -> dict[str, str]:
         for r in vocabulary().relations
         if r.subject == r.object and PROV_DERIVED in terms.get(r.prop, {}).get("super", [])
     }
+
+
+@cache
+def card_property() -> str:
+    """The property holding a README (model and dataset cards), rendered as Markdown."""
+    return next(f.prop for t in vocabulary().types for f in t.fields if f.name == "description")
 
 
 #: Prefixes for display: the usual ones and those of VoID, service descriptions, OWL and SHACL.
@@ -152,39 +159,67 @@ def _lineage(store: ox.Store, iri: str, minter: IriMinter, up: bool, limit: int)
     return {"tree": root["children"], "steps": steps, "truncated": truncated}
 
 
-def describe(store: ox.Store, iri: str, base_iri: str, per_property: int = 50, lineage_limit: int = 200, text_limit: int = 5000) -> dict:
-    """Everything the entity page shows, bounded (see the module docstring)."""
+def paging(params) -> dict:
+    """describe()'s arguments for one list paged on (``?in=PROPERTY&from=N`` or ``?out=...``)."""
+    for direction in ("in", "out"):
+        prop = params.get(direction)
+        start = params.get("from", "0")
+        if prop and start.isdigit():
+            return {"page": (direction, prop, min(int(start), 10_000_000))}
+    return {}
+
+
+def describe(store: ox.Store, iri: str, base_iri: str, per_property: int = 50, lineage_limit: int = 200, text_limit: int = 5000,
+             page: tuple[str, str, int] | None = None) -> dict:
+    """Everything the entity page shows, bounded (see the module docstring).
+
+    ``page``: (direction "in" or "out", property IRI, offset): that list shows the
+    ``per_property`` items from the offset on, the others their first ones.
+    """
+    def offset(direction: str, p: str) -> int:
+        return page[2] if page and page[0] == direction and page[1] == p else 0
+
     minter = IriMinter(base_iri)
     node = ox.NamedNode(iri)
     attributes: dict[str, list] = {}
     links_out: dict[str, dict] = {}
     types = []
+    card = None
     for quad in store.quads_for_pattern(node, None, None):
         p, o = quad.predicate.value, quad.object
         if p == RDF_TYPE:
             types.append(term_view(o, minter))
+        elif p == card_property() and isinstance(o, ox.Literal) and card is None:
+            parsed = minter.parse(iri)
+            card = cards.render(o.value, hub_url(parsed[0].segment, parsed[1]) if parsed else None)
         elif isinstance(o, ox.Literal):
             attributes.setdefault(p, []).append(term_view(o, minter, text_limit))
         else:
-            group = links_out.setdefault(p, {"property": property_view(p), "count": 0, "items": []})
+            group = links_out.setdefault(p, {"property": property_view(p), "count": 0, "items": [], "offset": offset("out", p)})
             group["count"] += 1
-            if len(group["items"]) < per_property:
+            if group["offset"] < group["count"] <= group["offset"] + per_property:
                 group["items"].append(term_view(o, minter))
     links_in = {}
     for solution in store.query(f"SELECT ?p (COUNT(*) AS ?n) WHERE {{ ?s ?p <{iri}> }} GROUP BY ?p ORDER BY ?p"):
         p = solution["p"].value
-        items = [term_view(s["s"], minter) for s in store.query(f"SELECT ?s WHERE {{ ?s <{p}> <{iri}> }} ORDER BY ?s LIMIT {per_property}")]
-        links_in[p] = {"property": property_view(p), "count": int(solution["n"].value), "items": items}
+        start = offset("in", p)
+        items = [term_view(s["s"], minter) for s in store.query(f"SELECT ?s WHERE {{ ?s <{p}> <{iri}> }} ORDER BY ?s OFFSET {start} LIMIT {per_property}")]
+        links_in[p] = {"property": property_view(p), "count": int(solution["n"].value), "items": items, "offset": start}
     lineage = None
-    if any(p in lineage_properties() for p in links_out) or any(p in lineage_properties() for p in links_in):
+    props = lineage_properties()
+    if any(p in props for p in links_out) or any(p in props for p in links_in):
         lineage = {"up": _lineage(store, iri, minter, True, lineage_limit), "down": _lineage(store, iri, minter, False, lineage_limit)}
+        direct = {"up": sum(g["count"] for p, g in links_out.items() if p in props), "down": sum(g["count"] for p, g in links_in.items() if p in props)}
+        lineage["picture"] = picture(term_view(node, minter), lineage, direct, props)
     return {
-        "exists": bool(types or attributes or links_out or links_in),
+        "exists": bool(types or attributes or links_out or links_in or card),
+        "card": card,
         "types": types,
         "attributes": [{"property": property_view(p), "values": v} for p, v in sorted(attributes.items(), key=lambda kv: curie(kv[0]))],
         "links_out": sorted(links_out.values(), key=lambda g: g["property"]["curie"]),
         "links_in": sorted(links_in.values(), key=lambda g: g["property"]["curie"]),
         "lineage": lineage,
+        "per_property": per_property,
     }
 
 

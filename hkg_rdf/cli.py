@@ -116,9 +116,10 @@ def load(sources: tuple[Path, ...], store_dir: Path, base_iri: str, keep_danglin
 @click.option("--shapes", type=click.Path(exists=True, path_type=Path), help="SHACL shapes (default: the hkg-rdf shapes).")
 @click.option("--report", "report_path", type=click.Path(path_type=Path), help="Write the standard SHACL validation report (Turtle).")
 @click.option("--examples", default=5, show_default=True, help="Examples shown per shape and constraint.")
+@click.option("--base", help="Base IRI for the files' relative IRIs (default: each file's own location).")
 @remote_options
 def validate(files: tuple[Path, ...], store_dir: Path | None, shapes: Path | None, report_path: Path | None, examples: int,
-             sparql: str | None, graph: str | None, auth: str | None, token: str | None) -> None:
+             base: str | None, sparql: str | None, graph: str | None, auth: str | None, token: str | None) -> None:
     """Check RDF files or a store against the SHACL shapes.
 
     Exit 0 if the data conforms, 1 if there are violations, 2 if the input is unusable.
@@ -130,7 +131,7 @@ def validate(files: tuple[Path, ...], store_dir: Path | None, shapes: Path | Non
     if store_dir or sparql:
         result = validation.validate_store(_open(store_dir, sparql, graph, auth, token), shapes)
     else:
-        result = validation.validate_files(list(files), shapes)
+        result = validation.validate_files(list(files), shapes, base=base)
     click.echo(result.summary(examples))
     if report_path:
         result.write_report(report_path)
@@ -437,6 +438,8 @@ BENCH_TASKS = click.Choice(["recommendation", "classification", "tracing"])
 split_option = click.option("--split", "split_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True,
                             help="A directory written by 'hkg-rdf bench export'.")
 on_option = click.option("--on", type=click.Choice(["test", "valid"]), default="test", show_default=True, help="Which held-out part.")
+predict_option = click.option("--predict", type=click.Choice(["head", "tail"]), default="head", show_default=True,
+                              help="Tracing: rank base models of (relation, derived) [head], or derived models of a base [tail].")
 
 
 @main.group(epilog="Example: hkg-rdf bench export tracing --store hkg-store -o bench/tracing")
@@ -453,12 +456,13 @@ def bench() -> None:
 @click.option("--ratios", default=None, help="train:valid:test [recommendation 8:1:1, classification 70:13:17].")
 @click.option("--k-core", default=0, show_default=True, type=click.IntRange(min=0), help="Recommendation: keep users and items with at least K likes.")
 @click.option("--split-by", type=click.Choice(["temporal", "random"]), default="temporal", show_default=True, help="Classification: by createdAt, or a seeded random split.")
-@click.option("--valid-ratio", default=0.1, show_default=True, type=click.FloatRange(0, 1), help="Tracing: share of lineage triples held out for validation.")
-@click.option("--test-ratio", default=0.1, show_default=True, type=click.FloatRange(0, 1), help="Tracing: share of lineage triples held out for test.")
+@click.option("--keep-front-matter", is_flag=True, help="Classification: keep the README's YAML front matter in text.tsv (it names the gold task).")
+@click.option("--valid-ratio", default=0.009, show_default=True, type=click.FloatRange(0, 1), help="Tracing: share of lineage triples held out for validation (the paper's 0.9 %).")
+@click.option("--test-ratio", default=0.009, show_default=True, type=click.FloatRange(0, 1), help="Tracing: share of lineage triples held out for test (the paper's 0.9 %).")
 @click.option("--with-kg", is_flag=True, help="Tracing: add the rest of the graph as extra training triples.")
 @base_iri_option
 def bench_export(task: str, store_dir: Path | None, sparql: str | None, graph: str | None, auth: str | None, token: str | None,
-                 output: Path, seed: int, ratios: str | None, k_core: int, split_by: str,
+                 output: Path, seed: int, ratios: str | None, k_core: int, split_by: str, keep_front_matter: bool,
                  valid_ratio: float, test_ratio: float, with_kg: bool, base_iri: str) -> None:
     """Export a HuggingBench collection from the store or a SPARQL endpoint (deterministic for a seed)."""
     import json
@@ -477,11 +481,13 @@ def bench_export(task: str, store_dir: Path | None, sparql: str | None, graph: s
     elif task == "classification":
         from .bench.export_classification import export as run
 
-        stats = run(store, output, namer, seed, parse_ratios(ratios or "70:13:17"), split_by)
+        stats = run(store, output, namer, seed, parse_ratios(ratios or "70:13:17"), split_by, keep_front_matter)
     else:
-        from .bench.export_tracing import export as run
+        from .bench.export_tracing import export as run, shortfall
 
         stats = run(store, output, namer, seed, valid_ratio, test_ratio, with_kg)
+        if warning := shortfall(stats):
+            click.echo(warning, err=True)
     click.echo(json.dumps(stats, indent=1, sort_keys=True))
 
 
@@ -490,15 +496,19 @@ def bench_export(task: str, store_dir: Path | None, sparql: str | None, graph: s
 @split_option
 @click.option("--predictions", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True, help="Predictions file (see 'bench baseline').")
 @on_option
+@predict_option
+@click.option("--ties", type=click.Choice(["mean", "rounded", "worst", "best"]), default="mean", show_default=True,
+              help="Tracing: rank of a true answer tied in score: mean (fractional), rounded (LibKGE's rounded_mean_rank), worst, best.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Also write the metrics as JSON.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def bench_eval(task: str, split_dir: Path, predictions: Path, on: str, output: Path | None, as_json: bool) -> None:
+def bench_eval(task: str, split_dir: Path, predictions: Path, on: str, predict: str, ties: str, output: Path | None, as_json: bool) -> None:
     """Score predictions: Recall/NDCG@5,10,20,40; micro/macro-F1; filtered MRR, Hits@1,3,5,10."""
     import json
 
     from .bench.metrics import EVALUATORS
 
-    metrics = EVALUATORS[task](split_dir, predictions, on)
+    options = {"predict": predict, "ties": ties} if task == "tracing" else {}
+    metrics = EVALUATORS[task](split_dir, predictions, on, **options)
     text = json.dumps(metrics, indent=1, sort_keys=True)
     if output:
         output.parent.mkdir(parents=True, exist_ok=True)
@@ -510,11 +520,12 @@ def bench_eval(task: str, split_dir: Path, predictions: Path, on: str, output: P
 @click.argument("task", type=BENCH_TASKS)
 @split_option
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Predictions file to write.")
-@click.option("--method", type=click.Choice(["popularity", "itemknn", "propagation", "tfidf", "names", "transe"]),
-              help="recommendation: popularity|itemknn; classification: propagation|tfidf; tracing: names|transe (default: the first).")
+@click.option("--method", type=click.Choice(["popularity", "itemknn", "gfcf", "propagation", "tfidf", "names", "transe"]),
+              help="recommendation: popularity|itemknn|gfcf; classification: propagation|tfidf; tracing: names|transe (default: the first).")
 @on_option
-@click.option("--seed", default=0, show_default=True, help="Seed (TransE).")
-def bench_baseline(task: str, split_dir: Path, output: Path, method: str | None, on: str, seed: int) -> None:
+@predict_option
+@click.option("--seed", default=0, show_default=True, help="Seed (TransE, GF-CF's SVD start vector).")
+def bench_baseline(task: str, split_dir: Path, output: Path, method: str | None, on: str, predict: str, seed: int) -> None:
     """Run a CPU baseline and write its predictions in the format 'bench eval' reads."""
     import time
 
@@ -523,7 +534,7 @@ def bench_baseline(task: str, split_dir: Path, output: Path, method: str | None,
     if method and method not in METHODS[task]:
         raise InputError("--method", f"{method} is not a {task} baseline; choose from {', '.join(METHODS[task])}")
     start = time.perf_counter()
-    used = run_baseline(task, split_dir, method, output, on, seed)
+    used = run_baseline(task, split_dir, method, output, on, seed, **({"predict": predict} if task == "tracing" else {}))
     click.echo(f"{task}/{used}: wrote {output} in {time.perf_counter() - start:.1f} s", err=True)
 
 

@@ -5,6 +5,7 @@ end to end through the CLI, and the report."""
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import shutil
 import subprocess
@@ -14,13 +15,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import REPO, load_store, must
-from hkg_rdf.bench.metrics import f1_scores, recommendation_scores, tracing_scores
+from conftest import BASE, REPO, load_store, must, run_module
+from hkg_rdf.bench.metrics import f1_scores, recommendation_scores, tie_rank, tracing_scores
 from hkg_rdf.bench.splits import covered_split, kcore, per_user_split
 from hkg_rdf.query import run
 from hkg_rdf.store import open_read_only
 
 TASKS = ("recommendation", "classification", "tracing")
+LINEAGE = ("model_adapter_model", "model_finetune_model", "model_merge_model", "model_quantized_model")
 
 
 @pytest.fixture(scope="session")
@@ -80,43 +82,46 @@ def test_recommendation_has_no_leakage_and_loses_no_like(exports, generated_stor
     stats = json.loads((out / "stats.json").read_text())
     assert (stats["train"], stats["valid"], stats["test"]) == (len(train), len(valid), len(test))
     assert {u for u, _ in test} <= {u for u, _ in train}  # every test user has training likes
-    matrix = pickle.loads((out / "tst_mat.pkl").read_bytes())
-    assert set(zip(matrix.row.tolist(), matrix.col.tolist())) == test
-    assert matrix.shape == (stats["users"], stats["items"])
-    trust = pickle.loads((out / "trust_mat.pkl").read_bytes())
+    for path in (out / "general_cf" / "sparse_huggingface" / "test_mat.pkl", out / "social" / "huggingface" / "tst_mat.pkl"):
+        matrix = pickle.loads(path.read_bytes())
+        assert set(zip(matrix.row.tolist(), matrix.col.tolist())) == test
+        assert matrix.shape == (stats["users"], stats["items"])
+    trust = pickle.loads((out / "social" / "huggingface" / "trust_mat.pkl").read_bytes())
     assert trust.shape == (stats["users"], stats["users"]) and trust.nnz == stats["follows"]
-    n_entities = len((out / "entity_ids.tsv").read_text().splitlines())
-    items = (out / "item_ids.tsv").read_text().splitlines()
-    assert (out / "entity_ids.tsv").read_text().splitlines()[: len(items)] == items  # items keep their ids
-    for variant in ("kg_1hop", "kg_2hop", "kg_homo", "kg_publish"):
-        lines = (out / variant / "kg_final.txt").read_text().splitlines()
+    items = [line.split("\t")[1] for line in (out / "item_ids.tsv").read_text().splitlines()]
+    for variant in ("1hop", "2hop", "homo", "publish"):
+        folder = out / "kg" / f"huggingface_{variant}_kg"
+        entities = [line.split()[0] for line in (folder / "entity_list.txt").read_text().splitlines()[1:]]
+        assert entities[: len(items)] == items  # items keep their ids
+        lines = (folder / "kg_final.txt").read_text().splitlines()
         assert lines and len(lines) == stats["kg_triples"][variant]
-        assert all(0 <= int(h) < n_entities and 0 <= int(t) < n_entities for h, _, t in (x.split() for x in lines))
-    homo = [x.split() for x in (out / "kg_homo" / "kg_final.txt").read_text().splitlines()]
+        assert all(0 <= int(h) < len(entities) and 0 <= int(t) < len(entities) for h, _, t in (x.split() for x in lines))
+    homo = [x.split() for x in (out / "kg" / "huggingface_homo_kg" / "kg_final.txt").read_text().splitlines()]
     assert all(int(h) < len(items) and int(t) < len(items) for h, _, t in homo)
 
 
 def test_tracing_has_no_leakage_and_covers_entities(exports):
     out = exports / "gen" / "tracing"
-    train, valid, test = (triples(out / f"{n}.txt") for n in ("train", "valid", "test"))
+    train, valid, test = (triples(out / n) for n in ("training.txt", "validation.txt", "test.txt"))
     assert test and valid and not (train & test) and not (train & valid) and not (valid & test)
     seen = {e for h, _, t in train for e in (h, t)}
     assert {e for h, _, t in valid | test for e in (h, t)} <= seen
     entities = (out / "entity_ids.del").read_text().splitlines()
-    for name in ("train", "valid", "test"):  # the .del files are the .txt files through the id maps
+    for ids, names in (("train", "training"), ("valid", "validation"), ("test", "test")):  # .del = .txt through the id maps
         by_id = [line.split("\t")[1] for line in entities]
         relations = [line.split("\t")[1] for line in (out / "relation_ids.del").read_text().splitlines()]
-        decoded = {(by_id[int(h)], relations[int(r)], by_id[int(t)]) for h, r, t in (x.split("\t") for x in (out / f"{name}.del").read_text().splitlines())}
-        assert decoded == triples(out / f"{name}.txt")
-    assert {r for _, r, _ in train} == {"adapterOf", "fineTunedFrom", "mergedFrom", "quantizedFrom"}
+        decoded = {(by_id[int(h)], relations[int(r)], by_id[int(t)]) for h, r, t in (x.split("\t") for x in (out / f"{ids}.del").read_text().splitlines())}
+        assert decoded == triples(out / f"{names}.txt")
+    assert {r for _, r, _ in train} == set(LINEAGE)
 
 
 def test_tracing_with_kg_adds_training_triples_only(cli, exports, generated_store, tmp_path):
     must(cli("bench", "export", "tracing", "--store", generated_store, "-o", tmp_path, "--seed", 3, "--with-kg"))
-    train, test = triples(tmp_path / "train.txt"), triples(tmp_path / "test.txt")
-    assert len(train) > len(triples(exports / "gen" / "tracing" / "train.txt"))
-    assert not train & test and {r for _, r, _ in train} >= {"publishes", "fineTunedFrom", "uses"}
-    assert {r for _, r, _ in test} <= {"adapterOf", "fineTunedFrom", "mergedFrom", "quantizedFrom"}
+    train, test = triples(tmp_path / "training.txt"), triples(tmp_path / "test.txt")
+    assert len(train) > len(triples(exports / "gen" / "tracing" / "training.txt"))
+    assert not train & test and {r for _, r, _ in train} >= {"user_publish_model", "model_finetune_model", "space_use_model"}
+    assert {r for _, r, _ in test} <= set(LINEAGE)
+    assert all(h.startswith("user:") and t.startswith("model:") for h, r, t in train if r == "user_publish_model")
 
 
 def test_classification_split_is_temporal_and_consistent(exports):
@@ -125,8 +130,8 @@ def test_classification_split_is_temporal_and_consistent(exports):
     data = np.load(out / "data.npz")
     split = {int(r[0]): r[4] for r in rows}
     created = {int(r[0]): r[3] for r in rows}
-    for name in ("train", "valid", "test"):
-        assert sorted(np.flatnonzero(data[f"{name}_mask"]).tolist()) == sorted(n for n, s in split.items() if s == name)
+    for name, mask in (("train", "train_mask"), ("valid", "val_mask"), ("test", "test_mask")):
+        assert sorted(np.flatnonzero(data[mask]).tolist()) == sorted(n for n, s in split.items() if s == name)
     assert max(created[n] for n, s in split.items() if s == "train") <= min(created[n] for n, s in split.items() if s == "test")
     labelled = {int(line.split("\t")[0]) for line in (out / "labels.tsv").read_text().splitlines()}
     assert labelled == {n for n, s in split.items() if s != "-"} == set(np.flatnonzero(data["y"].sum(axis=1)).tolist())
@@ -134,12 +139,8 @@ def test_classification_split_is_temporal_and_consistent(exports):
     assert data["edge_index"].shape == (2, len(edges))
     stats = json.loads((out / "stats.json").read_text())
     assert stats["nodes"] == len(rows) and stats["edges"] == len(edges)
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        assert not (out / "data.pt").exists() and stats["torch_export"] is False
-    else:
-        assert (out / "data.pt").exists() and stats["torch_export"] is True
+    assert sorted(data) == ["edge_index", "edge_type", "node_type", "test_mask", "train_mask", "val_mask", "x_binary",
+                            "x_tfidf_data", "x_tfidf_indices", "x_tfidf_indptr", "y"]
 
 
 def test_classification_random_split_follows_the_seed(cli, generated_store, tmp_path):
@@ -198,25 +199,59 @@ def test_f1_by_hand():
     assert scores["micro_f1"] == pytest.approx(4 / 7)  # TP 2, FP 1, FN 2
     assert scores["macro_f1"] == pytest.approx((2 / 3 + 1 + 0 + 0) / 4)
     assert f1_scores({0: {1}}, {})["micro_f1"] == 0.0
+    assert f1_scores({0: {1}}, {0: {1}}, n_labels=4)["macro_f1"] == 0.25  # absent labels score 0, as in scikit-learn
+
+
+def test_f1_equals_scikit_learn_on_a_baseline(cli, exports, tmp_path):
+    """micro-F1 (CogDL's MultiLabelMicroF1 is scikit-learn's micro average) and macro-F1 over all
+    labels, against sklearn.metrics.f1_score on the label-indicator matrices, to 1e-15."""
+    from sklearn.metrics import f1_score
+
+    split = exports / "gen" / "classification"
+    must(cli("bench", "baseline", "classification", "--split", split, "--method", "tfidf", "-o", tmp_path / "p.tsv"))
+    ours = json.loads(must(cli("bench", "eval", "classification", "--split", split, "--predictions", tmp_path / "p.tsv", "--json")).stdout)
+    n_labels = len((split / "label_ids.tsv").read_text().splitlines())
+    gold = {int(n): [int(x) for x in ls.split()] for n, ls in (line.split("\t") for line in (split / "labels.tsv").read_text().splitlines())}
+    guess = {int(n): [int(x) for x in ls.split()] for n, ls in (line.split("\t") for line in (tmp_path / "p.tsv").read_text().splitlines())}
+    test = sorted(guess)
+    Y, P = np.zeros((len(test), n_labels), dtype=int), np.zeros((len(test), n_labels), dtype=int)
+    for row, node in enumerate(test):
+        Y[row, gold[node]] = 1
+        P[row, guess[node]] = 1
+    assert abs(ours["micro_f1"] - f1_score(Y, P, average="micro")) <= 1e-15
+    assert abs(ours["macro_f1"] - f1_score(Y, P, average="macro", zero_division=0)) <= 1e-15
 
 
 def test_filtered_mrr_by_hand():
     known = [(0, 0, 1), (0, 0, 2), (5, 1, 6)]
     test = [(0, 0, 1), (5, 1, 6)]
     ranked = {(0, 0): [(2, None), (3, None), (1, None)], (5, 1): [(7, None)]}  # 2 is filtered; 6 is missing
-    scores = tracing_scores(test, known, ranked)
+    scores = tracing_scores(test, known, ranked, predict="tail")
     assert scores["mrr"] == pytest.approx((1 / 2 + 0) / 2)
     assert (scores["hits@1"], scores["hits@3"]) == (0.0, 0.5)
     tied = {(0, 0): [(4, 0.9), (3, 0.5), (1, 0.5), (2, 1.0)]}  # 2 filtered, 4 above, 3 tied: rank 2.5
-    scores = tracing_scores([(0, 0, 1)], known, tied)
+    scores = tracing_scores([(0, 0, 1)], known, tied, predict="tail")
     assert scores["mrr"] == pytest.approx(1 / 2.5)
     assert (scores["hits@1"], scores["hits@3"]) == (0.0, 1.0)
+    # LibKGE's rounded_mean_rank: 0-based greater + num_ties // 2, num_ties counting the answer
+    assert tracing_scores([(0, 0, 1)], known, tied, predict="tail", ties="rounded")["mrr"] == pytest.approx(1 / 3)
+    # head prediction (the default): the query is (tail, relation), the answers are heads
+    heads = [(1, 0, 9), (2, 0, 9), (3, 1, 9)]
+    scores = tracing_scores([(1, 0, 9)], heads, {(9, 0): [(2, None), (7, None), (1, None)]})
+    assert scores["predict"] == "head" and scores["mrr"] == pytest.approx(1 / 2)  # 2 is another known head
+
+
+def test_tie_rules_follow_libkge_example():
+    """LibKGE's config-default.yaml: scores a:10 b:10 c:10 d:11 e:9, true answer a -> worst 4,
+    best 2, rounded_mean_rank 3 (1-based)."""
+    assert (tie_rank(1, 2, "worst"), tie_rank(1, 2, "best"), tie_rank(1, 2, "rounded"), tie_rank(1, 2, "mean")) == (4, 2, 3, 3.0)
+    assert (tie_rank(0, 1, "rounded"), tie_rank(0, 1, "mean")) == (2, 1.5)  # one other tied: LibKGE 0 + 2 // 2
 
 
 # ------------------------------------------------------------------ baselines, eval, report (CLI)
 
 
-@pytest.mark.parametrize("task,method", [("recommendation", "popularity"), ("recommendation", "itemknn"), ("classification", "propagation"),
+@pytest.mark.parametrize("task,method", [("recommendation", "popularity"), ("recommendation", "itemknn"), ("recommendation", "gfcf"), ("classification", "propagation"),
                                          ("classification", "tfidf"), ("tracing", "names"), ("tracing", "transe")])
 def test_baseline_end_to_end(cli, exports, tmp_path, task, method):
     for store in ("gen", "example"):
@@ -279,3 +314,395 @@ def test_recommendation_k_core(cli, generated_store, tmp_path):
     assert likes and min(users.values()) >= 3 and min(items.values()) >= 3
     stats = json.loads((tmp_path / "stats.json").read_text())
     assert (stats["users"], stats["items"], stats["interactions"]) == (len(users), len(items), len(likes))
+
+
+# ------------------------------------------------------------------ the experiment code's own readers
+# Each reader below follows, line by line, the function of HuggingBench's experiment code named
+# in its docstring (nju-websoft/HuggingBench, resource_recommendation/SSLRec/data_utils/; LibKGE
+# uma-pi1/kge, kge/dataset.py; CogDL THUDM/CogDL, cogdl/datasets/customized_data.py), minus
+# torch tensors and data loaders: same file names, headers, parsers, dtypes and pickle handling.
+
+SSLREC_DATASETS = "datasets"  # SSLRec's predir is ./datasets/<kind>/<name>/: our export's general_cf, social, kg
+
+
+def sslrec_load_one_mat(file: Path):
+    """DataHandlerGeneralCF._load_one_mat / DataHandlerSocial._load_one_mat."""
+    from scipy.sparse import coo_matrix
+
+    with open(file, "rb") as fs:
+        mat = (pickle.load(fs) != 0).astype(np.float32)
+    if type(mat) != coo_matrix:  # noqa: E721 (the handler's own test)
+        mat = coo_matrix(mat)
+    return mat
+
+
+def sslrec_test_users(coomat) -> tuple[np.ndarray, list[list[int]]]:
+    """datasets_general_cf.AllRankTstData.__init__: the users with held-out items, their items."""
+    user_pos_lists = [list() for _ in range(coomat.shape[0])]
+    test_users = set()
+    for i in range(len(coomat.data)):
+        user_pos_lists[coomat.row[i]].append(coomat.col[i])
+        test_users.add(coomat.row[i])
+    return np.array(list(test_users)), user_pos_lists
+
+
+def test_sslrec_general_cf_reads_the_export(exports):
+    predir = exports / "gen" / "recommendation" / "general_cf" / "sparse_huggingface"  # DataHandlerGeneralCF.__init__
+    trn_mat = sslrec_load_one_mat(predir / "train_mat.pkl")
+    tst_mat = sslrec_load_one_mat(predir / "test_mat.pkl")
+    val_mat = sslrec_load_one_mat(predir / "valid_mat.pkl")
+    user_num, item_num = trn_mat.shape  # load_data: configs['data']['user_num'], ['item_num']
+    stats = json.loads((exports / "gen" / "recommendation" / "stats.json").read_text())
+    assert (user_num, item_num) == (stats["users"], stats["items"]) == tst_mat.shape == val_mat.shape
+    assert trn_mat.dtype == np.float32 and set(trn_mat.data.tolist()) == {1.0}
+    root = exports / "gen" / "recommendation"
+    for mat, name in ((trn_mat, "train"), (val_mat, "valid"), (tst_mat, "test")):
+        users, positives = sslrec_test_users(mat)
+        assert {(u, i) for u in users.tolist() for i in positives[u]} == user_items(root / f"{name}.txt")
+    # PairwiseTrnData: rows/cols of the COO matrix and its dok form
+    assert len(trn_mat.todok()) == stats["train"] == len(trn_mat.row)
+
+
+def test_sslrec_social_reads_the_export(exports):
+    root = exports / "gen" / "recommendation"
+    predir = root / "social" / "huggingface"  # DataHandlerSocial.__init__
+    trn_mat, tst_mat, val_mat = (sslrec_load_one_mat(predir / n) for n in ("trn_mat.pkl", "tst_mat.pkl", "val_mat.pkl"))
+    trust_mat = sslrec_load_one_mat(predir / "trust_mat.pkl")
+    category_mat = sslrec_load_one_mat(predir / "category.pkl")
+    # _create_category_dict
+    category_dict: dict[int, list[int]] = {}
+    category_data = category_mat.toarray()
+    for iid in range(category_data.shape[0]):
+        for typeid in np.where(category_data[iid])[0]:
+            category_dict.setdefault(typeid, []).append(iid)
+    user_num, item_num = trn_mat.shape
+    assert trust_mat.shape == (user_num, user_num) and category_mat.shape[0] == item_num  # _gen_uu_vv_graph's assertion
+    assert trust_mat.nnz > 0 and category_mat.nnz > item_num  # every item has its type, some a task too
+    names = [line.split("\t")[1] for line in (root / "category_ids.tsv").read_text().splitlines()]
+    items = [line.split("\t")[1] for line in (root / "item_ids.tsv").read_text().splitlines()]
+    assert names[:3] == ["model", "dataset", "space"] and all(n.startswith("task:") for n in names[3:])
+    for typeid, members in category_dict.items():
+        if typeid < 3:
+            assert all(items[i].startswith(names[typeid] + ":") for i in members)
+    assert (trn_mat != tst_mat).nnz == trn_mat.nnz + tst_mat.nnz  # disjoint
+    # MHCN's _build_motif_induced_adjacency_matrix starts from S = trust, Y = trn: the products it needs
+    assert (trust_mat.multiply(trust_mat.T)).shape == (user_num, user_num) and (trn_mat.dot(trn_mat.T)).shape == (user_num, user_num)
+
+
+def sslrec_read_cf(file_name: Path) -> np.ndarray:
+    """DataHandlerKG._read_cf."""
+    inter_mat = list()
+    lines = open(file_name, "r").readlines()
+    for l in lines:  # noqa: E741 (the handler's name)
+        tmps = l.strip()
+        inters = [int(i) for i in tmps.split(" ")]
+        u_id, pos_ids = inters[0], inters[1:]
+        pos_ids = list(set(pos_ids))
+        for i_id in pos_ids:
+            inter_mat.append([u_id, i_id])
+    return np.array(inter_mat)
+
+
+def sslrec_read_triplets(triplet_file: Path) -> np.ndarray:
+    """DataHandlerKG._read_triplets: unique canonical triples, inverses, +1 for 'interact'."""
+    can_triplets_np = np.loadtxt(triplet_file, dtype=np.int32)
+    can_triplets_np = np.unique(can_triplets_np, axis=0)
+    inv_triplets_np = can_triplets_np.copy()
+    inv_triplets_np[:, 0] = can_triplets_np[:, 2]
+    inv_triplets_np[:, 2] = can_triplets_np[:, 0]
+    inv_triplets_np[:, 1] = can_triplets_np[:, 1] + max(can_triplets_np[:, 1]) + 1
+    can_triplets_np[:, 1] = can_triplets_np[:, 1] + 1
+    inv_triplets_np[:, 1] = inv_triplets_np[:, 1] + 1
+    return np.concatenate((can_triplets_np, inv_triplets_np), axis=0)
+
+
+@pytest.mark.parametrize("variant", ["1hop", "2hop", "homo", "publish"])
+def test_sslrec_kg_reads_the_export(exports, variant):
+    root = exports / "gen" / "recommendation"
+    predir = root / "kg" / f"huggingface_{variant}_kg"  # DataHandlerKG.__init__
+    num_entities = np.genfromtxt(predir / "entity_list.txt", dtype=None, names=True).shape[0] + 1
+    for name in ("user_list.txt", "item_list.txt", "relation_list.txt"):  # KGAT's lists: same header and columns
+        listed = np.atleast_1d(np.genfromtxt(predir / name, dtype=None, names=True, encoding="utf-8"))  # one row: 0-d
+        assert listed.dtype.names == ("org_id", "remap_id") and listed["remap_id"].tolist() == list(range(len(listed)))
+    train_cf, test_cf, val_cf = (sslrec_read_cf(predir / n) for n in ("train.txt", "test.txt", "valid.txt"))
+    # _collect_ui_dict
+    n_users = max(train_cf[:, 0].max(), val_cf[:, 0].max(), test_cf[:, 0].max()) + 1
+    n_items = max(train_cf[:, 1].max(), val_cf[:, 1].max(), test_cf[:, 1].max()) + 1
+    stats = json.loads((root / "stats.json").read_text())
+    assert n_users <= stats["users"] and n_items <= stats["items"] < num_entities
+    triplets = sslrec_read_triplets(predir / "kg_final.txt")
+    assert triplets[:, [0, 2]].max() < num_entities and triplets[:, [0, 2]].min() >= 0
+    assert max(triplets[:, 1]) + 1 == 2 * stats["kg_relations"][variant] + 1  # relations, inverses and 'interact'
+    items = [line.split("\t")[1] for line in (root / "item_ids.tsv").read_text().splitlines()]
+    entities = np.genfromtxt(predir / "entity_list.txt", dtype=None, names=True, encoding="utf-8")["org_id"].tolist()
+    assert entities[: len(items)] == items  # an item's id is its entity id, as KGIN/KGCL assume
+
+
+OLD_ENV_READER = """
+import json, pickle, sys
+import numpy as np, scipy
+from scipy.sparse import coo_matrix
+out = {"numpy": np.__version__, "scipy": scipy.__version__}
+for path in sys.argv[1:]:
+    with open(path, "rb") as fs:  # DataHandlerSocial._load_one_mat
+        mat = (pickle.load(fs) != 0).astype(np.float32)
+    if type(mat) != coo_matrix:
+        mat = coo_matrix(mat)
+    out[path] = [list(mat.shape), sorted(zip(mat.row.tolist(), mat.col.tolist()))]
+print(json.dumps(out))
+"""
+
+
+def test_pickles_load_under_sslrec_numpy_and_scipy(exports):
+    """SSLRec's environment is numpy 1.22 / scipy 1.7; .ci/run installs the oldest it can (there:
+    Python 3.8 with exactly those) and names its interpreter in HKG_OLD_NUMPY_PYTHON."""
+    python = os.environ.get("HKG_OLD_NUMPY_PYTHON")
+    if not python:
+        pytest.skip("HKG_OLD_NUMPY_PYTHON is not set (.ci/run sets it)")
+    root = exports / "gen" / "recommendation"
+    paths = sorted(str(p) for p in root.rglob("*.pkl"))
+    assert len(paths) == 8
+    result = subprocess.run([python, "-c", OLD_ENV_READER, *paths], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    old = json.loads(result.stdout)
+    assert int(old["numpy"].split(".")[0]) == 1, old["numpy"]  # really an old numpy
+    for path in paths:
+        mat = sslrec_load_one_mat(Path(path))
+        assert old[path] == [list(mat.shape), sorted([r, c] for r, c in zip(mat.row.tolist(), mat.col.tolist()))]
+
+
+def libkge_load_map(filename: Path, as_list: bool = False, delimiter: str = "\t") -> list | dict:
+    """kge.dataset.Dataset._load_map (no pickle cache, duplicates not ignored)."""
+    n = 0
+    dictionary = {}
+    with open(filename, "r") as file:
+        for line in file:
+            key, value = line.split(delimiter, maxsplit=1)
+            value = value.rstrip("\n")
+            if as_list:
+                key = int(key)
+                n = max(n, key + 1)
+            if key in dictionary:
+                raise KeyError(f"{filename} contains duplicated keys")
+            dictionary[key] = value
+    if as_list:
+        array = [None] * n
+        for index, value in dictionary.items():
+            array[index] = value
+        return array
+    return dictionary
+
+
+def libkge_load_triples(filename: Path, delimiter: str = "\t") -> np.ndarray:
+    """kge.dataset.Dataset._load_triples (without the torch.from_numpy)."""
+    import pandas as pd
+
+    return pd.read_csv(filename, sep=delimiter, dtype=np.int32, header=None, usecols=range(0, 3)).to_numpy()
+
+
+def libkge_dataset_config(folder: Path) -> dict:
+    """Config.load of dataset.yaml as Dataset.create calls it: YAML, then dotted keys flattened."""
+    import yaml
+
+    def flat(prefix: str, value) -> dict:
+        if isinstance(value, dict):
+            return {k: v for key, sub in value.items() for k, v in flat(f"{prefix}.{key}" if prefix else key, sub).items()}
+        return {prefix: value}
+
+    return flat("", yaml.safe_load((folder / "dataset.yaml").read_text()))
+
+
+def test_libkge_dataset_create_reads_the_export(exports, generated_store):
+    folder = exports / "gen" / "tracing"
+    config = libkge_dataset_config(folder)
+    assert config["dataset.name"] == "huggingface"  # HuggingBench's configs: dataset.name: huggingface
+    entity_ids = libkge_load_map(folder / config["dataset.files.entity_ids.filename"], as_list=True)
+    relation_ids = libkge_load_map(folder / config["dataset.files.relation_ids.filename"], as_list=True)
+    assert config["dataset.files.entity_ids.type"] == config["dataset.files.relation_ids.type"] == "map"
+    assert config["dataset.num_entities"] == len(entity_ids) and config["dataset.num_relations"] == len(relation_ids)
+    splits = {}
+    for split in ("train", "valid", "test"):  # Dataset.create(preload_data=True)
+        assert config[f"dataset.files.{split}.type"] == "triples"
+        splits[split] = libkge_load_triples(folder / config[f"dataset.files.{split}.filename"])
+        assert len(splits[split]) == config[f"dataset.files.{split}.size"] > 0
+        assert splits[split].dtype == np.int32 and splits[split][:, [0, 2]].max() < len(entity_ids)
+    stats = json.loads((folder / "stats.json").read_text())
+    n = stats["lineage_triples"]  # the paper's split: about 0.9 % / 0.9 %
+    assert abs(len(splits["valid"]) - 0.009 * n) <= 1 and abs(len(splits["test"]) - 0.009 * n) <= 1
+    # the release direction: head = base model; the store says derived fineTunedFrom base
+    store = open_read_only(generated_store)
+    finetune = relation_ids.index("model_finetune_model")
+    base, _, derived = next(t for t in splits["train"].tolist() if t[1] == finetune)
+    ask = (f"ASK {{ <{BASE}model/{entity_ids[derived].split(':', 1)[1]}> hkg:fineTunedFrom "
+           f"<{BASE}model/{entity_ids[base].split(':', 1)[1]}> }}")
+    assert bool(run(store, ask))
+
+
+def test_tracing_warns_when_coverage_cannot_give_the_ratio(generated_store, tmp_path):
+    result = run_module("bench", "export", "tracing", "--store", generated_store, "-o", tmp_path, "--valid-ratio", "0.3", "--test-ratio", "0.3")
+    assert result.returncode == 0, result.stderr
+    stats = json.loads((tmp_path / "stats.json").read_text())
+    assert stats["valid"] < stats["valid_wanted"]
+    assert f"asked for {stats['valid_wanted']} valid + {stats['test_wanted']} test of {stats['lineage_triples']}" in result.stderr
+    quiet = run_module("bench", "export", "tracing", "--store", generated_store, "-o", tmp_path / "default")
+    assert "warning" not in quiet.stderr
+
+
+def test_cogdl_node_dataset_reads_the_export(exports):
+    """NodeDataset.__init__: torch.load(path), scale_feats (StandardScaler on x), metric from y."""
+    torch = pytest.importorskip("torch", reason=".ci/run installs torch")
+    from sklearn.preprocessing import StandardScaler
+
+    out = exports / "gen" / "classification"
+    stats = json.loads((out / "stats.json").read_text())
+    for features in ("binary", "tfidf"):
+        data = torch.load(out / f"huggingface_{features}.pt")
+        if stats["torch_export"] == "dict":  # without CogDL: Graph's keyword arguments
+            assert sorted(data) == ["edge_index", "test_mask", "train_mask", "val_mask", "x", "y"]
+            x, y, edge_index = data["x"], data["y"], data["edge_index"]
+            masks = [data[m] for m in ("train_mask", "val_mask", "test_mask")]
+        else:
+            x, y, edge_index, masks = data.x, data.y, data.edge_index, [data.train_mask, data.val_mask, data.test_mask]
+        scaled = StandardScaler().fit(x.numpy()).transform(x.numpy())  # scale_feats
+        assert scaled.shape == (stats["nodes"], stats["features"][features]) and np.isfinite(scaled).all()
+        assert len(y.shape) > 1  # NodeDataset picks metric "multilabel_f1"
+        assert y.shape == (stats["nodes"], stats["labels"]) and y.dtype == torch.float32
+        assert edge_index.shape == (2, stats["edges"]) and int(edge_index.max()) < stats["nodes"]
+        assert [int(m.sum()) for m in masks] == [stats["train"], stats["valid"], stats["test"]]
+        assert all(m.dtype == torch.bool for m in masks) and not (masks[0] & masks[2]).any()
+
+
+def test_features_are_offline_and_documented(exports):
+    out = exports / "gen" / "classification"
+    data, features = np.load(out / "data.npz"), json.loads((out / "features.json").read_text())
+    assert data["x_binary"].shape[1] == len(features["binary"]) and set(np.unique(data["x_binary"]).tolist()) <= {0.0, 1.0}
+    from scipy.sparse import csr_matrix
+
+    x_tfidf = csr_matrix((data["x_tfidf_data"], data["x_tfidf_indices"], data["x_tfidf_indptr"]), shape=(len(data["y"]), len(features["tfidf"])))
+    assert len(features["tfidf"]) == 256 and x_tfidf.dtype == np.float32
+    norms = np.linalg.norm(x_tfidf.toarray(), axis=1)
+    assert np.allclose(norms[norms > 0], 1, atol=1e-5) and (norms > 0).mean() > 0.9
+    node_type = data["node_type"]
+    assert (data["x_binary"][np.arange(len(node_type)), node_type] == 1).all()  # type bits
+
+
+def test_front_matter_is_removed_as_huggingface_hub_reads_it(exports, generated_store):
+    """text.tsv holds the name and the README body only: the body as huggingface_hub's RepoCard
+    parses it (so pipeline_tag / task_categories never reach a node's text), unless
+    --keep-front-matter."""
+    from huggingface_hub import RepoCard
+
+    from hkg_rdf.bench.common import clean
+    from hkg_rdf.bench.export_classification import TEXT_CHARS, strip_front_matter
+
+    store = open_read_only(generated_store)
+    rows = run(store, "SELECT ?id ?name ?d WHERE { ?m a hkg:Model ; hkg:name ?name ; hkg:description ?d ; hkg:id ?id } LIMIT 300")
+    checked = with_yaml = 0
+    for row in rows:
+        description = row["d"].value
+        body, cut = strip_front_matter(description)
+        assert not cut
+        card = RepoCard(description, ignore_metadata_errors=True)
+        assert body == card.text
+        with_yaml += body != description
+        checked += 1
+    assert checked == 300 and with_yaml > 30
+    out = exports / "gen" / "classification"
+    text = dict(line.split("\t", 1) for line in (out / "text.tsv").read_text(encoding="utf-8").splitlines())
+    assert all("pipeline_tag:" not in t and "task_categories:" not in t for t in text.values())
+    assert json.loads((out / "stats.json").read_text())["front_matter"] == "removed"
+    name = next(iter(run(store, "SELECT ?n ?d WHERE { ?m a hkg:Model ; hkg:name ?n ; hkg:description ?d FILTER(STRSTARTS(?d, '---')) } ORDER BY ?n LIMIT 1")))
+    assert clean(f"{name['n'].value} {strip_front_matter(name['d'].value)[0]}")[:TEXT_CHARS] in text.values()
+
+
+def test_no_label_name_leaks_through_test_node_text(cli, exports, generated_store, tmp_path):
+    """By construction the text is name + README body: the metadata that names the gold task is
+    gone. Against --keep-front-matter (the old behaviour), where it leaks for a third of test nodes."""
+    def leaks(out: Path) -> tuple[int, int]:
+        labels = [line.split("\t")[1].split(":", 1)[1] for line in (out / "label_ids.tsv").read_text().splitlines()]
+        gold = {int(n): [labels[int(x)] for x in ls.split()] for n, ls in (line.split("\t") for line in (out / "labels.tsv").read_text().splitlines())}
+        test = [int(r.split("\t")[0]) for r in (out / "node_ids.tsv").read_text().splitlines() if r.endswith("\ttest")]
+        text = dict((int(i), t) for i, t in (line.split("\t", 1) for line in (out / "text.tsv").read_text(encoding="utf-8").splitlines()))
+        metadata = sum(f"pipeline_tag: {g}" in text[n] or f"task_categories: - {g}" in text[n] for n in test for g in gold[n])
+        return metadata, len(test)
+
+    must(cli("bench", "export", "classification", "--store", generated_store, "-o", tmp_path, "--keep-front-matter"))
+    kept, n_test = leaks(tmp_path)
+    removed, _ = leaks(exports / "gen" / "classification")
+    assert removed == 0 and kept > n_test / 4
+
+
+def sslrec_metric(test_data: list[list[int]], sorted_items: list[list[int]], k: int) -> tuple[float, float]:
+    """trainer/metrics.py of SSLRec (HKUDS/SSLRec): Metric.get_label, .recall and .ndcg summed
+    over one batch, divided by the number of test users as Metric.eval does."""
+    r = []
+    for i in range(len(test_data)):  # get_label
+        ground_true = test_data[i]
+        pred = list(map(lambda x: x in ground_true, sorted_items[i]))
+        r.append(np.array(pred).astype("float"))
+    r = np.array(r).astype("float")
+    right_pred = r[:, :k].sum(1)  # recall
+    recall = np.sum(right_pred / np.array([len(test_data[i]) for i in range(len(test_data))]))
+    pred_data = r[:, :k]  # ndcg
+    test_matrix = np.zeros((len(pred_data), k))
+    for i, items in enumerate(test_data):
+        length = k if k <= len(items) else len(items)
+        test_matrix[i, :length] = 1
+    idcg = np.sum(test_matrix * 1. / np.log2(np.arange(2, k + 2)), axis=1)
+    dcg = np.sum(pred_data * (1. / np.log2(np.arange(2, k + 2))), axis=1)
+    idcg[idcg == 0.] = 1.
+    ndcg = dcg / idcg
+    ndcg[np.isnan(ndcg)] = 0.
+    return recall / len(test_data), np.sum(ndcg) / len(test_data)
+
+
+@pytest.mark.parametrize("method", ["popularity", "gfcf"])
+def test_recommendation_metrics_equal_sslrec(cli, exports, tmp_path, method):
+    split = exports / "gen" / "recommendation"
+    must(cli("bench", "baseline", "recommendation", "--split", split, "--method", method, "-o", tmp_path / "p.tsv"))
+    ours = json.loads(must(cli("bench", "eval", "recommendation", "--split", split, "--predictions", tmp_path / "p.tsv", "--json")).stdout)
+    test = {int(ids[0]): [int(i) for i in ids[1:]] for ids in (line.split() for line in (split / "test.txt").read_text().splitlines())}
+    ranked = {int(u): [int(i) for i in items.split()] for u, items in (line.split("\t") for line in (tmp_path / "p.tsv").read_text().splitlines())}
+    users = sorted(test)
+    assert all(len(ranked[u]) == 40 for u in users)  # SSLRec's topk(max(k)) is a full 40 per user
+    for k in (5, 10, 20, 40):
+        recall, ndcg = sslrec_metric([test[u] for u in users], [ranked[u] for u in users], k)
+        assert abs(ours[f"recall@{k}"] - recall) <= 1e-15 and abs(ours[f"ndcg@{k}"] - ndcg) <= 1e-15
+
+
+def test_metrics_equal_trec_eval(cli, exports, tmp_path):
+    """Recall@k and NDCG@k (recall_k, ndcg_cut_k) and filtered MRR / Hits@k (recip_rank,
+    success_k: one relevant answer per query, the other known answers removed from the run)
+    against trec_eval through pytrec_eval, to 1e-15."""
+    import pytrec_eval
+
+    split = exports / "gen" / "recommendation"
+    must(cli("bench", "baseline", "recommendation", "--split", split, "--method", "gfcf", "-o", tmp_path / "r.tsv"))
+    ours = json.loads(must(cli("bench", "eval", "recommendation", "--split", split, "--predictions", tmp_path / "r.tsv", "--json")).stdout)
+    qrels = {ids[0]: {i: 1 for i in ids[1:]} for ids in (line.split() for line in (split / "test.txt").read_text().splitlines())}
+    run_ = {u: {i: float(40 - r) for r, i in enumerate(items.split())} for u, items in (line.split("\t") for line in (tmp_path / "r.tsv").read_text().splitlines())}
+    measures = {f"recall.{','.join(map(str, (5, 10, 20, 40)))}", f"ndcg_cut.{','.join(map(str, (5, 10, 20, 40)))}"}
+    per_query = pytrec_eval.RelevanceEvaluator(qrels, measures).evaluate(run_)
+    assert per_query.keys() == qrels.keys()
+    for k in (5, 10, 20, 40):
+        assert abs(ours[f"recall@{k}"] - sum(q[f"recall_{k}"] for q in per_query.values()) / len(qrels)) <= 1e-15
+        assert abs(ours[f"ndcg@{k}"] - sum(q[f"ndcg_cut_{k}"] for q in per_query.values()) / len(qrels)) <= 1e-15
+
+    split = exports / "gen" / "tracing"
+    must(cli("bench", "baseline", "tracing", "--split", split, "--method", "names", "-o", tmp_path / "t.tsv"))
+    ranked = {(int(q), int(r)): [int(c.split(":")[0]) for c in cands.split()] for q, r, cands in (line.split("\t") for line in (tmp_path / "t.tsv").read_text().splitlines())}
+    (tmp_path / "order.tsv").write_text("".join(f"{q}\t{r}\t{' '.join(map(str, c))}\n" for (q, r), c in ranked.items()))  # ranked ids, no scores
+    ours = json.loads(must(cli("bench", "eval", "tracing", "--split", split, "--predictions", tmp_path / "order.tsv", "--json")).stdout)
+    known = [tuple(int(x) for x in line.split("\t")) for name in ("train", "valid", "test") for line in (split / f"{name}.del").read_text().splitlines()]
+    heads: dict = {}
+    for h, r, t in known:
+        heads.setdefault((t, r), set()).add(h)
+    qrels, run_ = {}, {}
+    for n, (h, r, t) in enumerate(tuple(int(x) for x in line.split("\t")) for line in (split / "test.del").read_text().splitlines()):
+        candidates = [c for c in ranked.get((t, r), []) if c == h or c not in heads[(t, r)]]
+        qrels[str(n)] = {str(h): 1}
+        run_[str(n)] = {str(c): float(len(candidates) - i) for i, c in enumerate(candidates)} or {"none": 0.0}
+    per_query = pytrec_eval.RelevanceEvaluator(qrels, {"recip_rank", "success.1,3,10"}).evaluate(run_)
+    assert abs(ours["mrr"] - sum(q["recip_rank"] for q in per_query.values()) / len(qrels)) <= 1e-15
+    for k in (1, 3, 10):
+        assert abs(ours[f"hits@{k}"] - sum(q[f"success_{k}"] for q in per_query.values()) / len(qrels)) <= 1e-15

@@ -333,28 +333,144 @@ def test_summary_counts_warnings_apart(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- fallback, graphs, formats, caps
 
 
-def test_shapes_beyond_the_compiled_subset_fall_back_to_pyshacl(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_nested_shapes_and_language_constraints_compile_and_agree_with_pyshacl(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     shapes = write(tmp_path, """
         ex:NamedShape a sh:NodeShape ; sh:targetClass ex:Thing ; sh:node [ sh:property [ sh:path ex:name ; sh:minCount 1 ] ] ;
             sh:property [ sh:path ex:name ; sh:languageIn ( "en" ) ] .
     """, "shapes.ttl")
     data = write(tmp_path, 'ex:a a ex:Thing ; ex:name "x"@fr . ex:b a ex:Thing .')
     result = validate_files([data], shapes)
-    err = capsys.readouterr().err
-    assert "pyshacl" in err and "sh:languageIn" in err and "sh:node" in err
-    assert {(str(t.shape), t.component, t.count) for t in result.tallies.values() if t.component == SH.NodeConstraintComponent} == {
-        ("http://example.org/NamedShape", SH.NodeConstraintComponent, 1)
-    }
+    assert "pyshacl" not in capsys.readouterr().err
     assert {t.component for t in result.tallies.values()} == {SH.NodeConstraintComponent, SH.LanguageInConstraintComponent}
     assert_agrees_with_pyshacl(data, result, shapes)
 
 
-def test_integer_derived_datatypes_are_checked_by_range_with_a_notice(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    shapes = write(tmp_path, "ex:S a sh:NodeShape ; sh:targetClass ex:Thing ; sh:property [ sh:path ex:n ; sh:datatype xsd:nonNegativeInteger ] .", "shapes.ttl")
-    data = write(tmp_path, 'ex:a a ex:Thing ; ex:n "5"^^xsd:nonNegativeInteger, 7, -1, "x" .')
+SPARQL_SHAPES = """
+ex:NoSelfLinks a sh:NodeShape ; sh:targetClass ex:Thing ;
+    sh:sparql [ sh:select "SELECT $this ?value WHERE { $this <http://example.org/link> ?value . FILTER (?value = $this) }" ] .
+"""
+
+
+def test_shacl_sparql_falls_back_to_pyshacl_on_the_data_as_written(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """Beyond SHACL Core: pyshacl, with a notice, reading the file itself ("0300" stays "0300")."""
+    shapes = write(tmp_path, SPARQL_SHAPES + 'ex:Short a sh:NodeShape ; sh:targetClass ex:Thing ; sh:property [ sh:path ex:n ; sh:maxInclusive 10 ] .', "shapes.ttl")
+    data = write(tmp_path, '<a> a ex:Thing ; ex:link <a> ; ex:n "0300"^^xsd:short .')
     result = validate_files([data], shapes)
+    err = capsys.readouterr().err
+    assert "sh:sparql" in err and "pyshacl" in err
+    assert {(t.component, t.count) for t in result.tallies.values()} == {(SH.SPARQLConstraintComponent, 1), (SH.MaxInclusiveConstraintComponent, 1)}
+    values = {r.value for t in result.tallies.values() for r in t.results}
+    assert Literal("0300", datatype=URIRef("http://www.w3.org/2001/XMLSchema#short"), normalize=False) in values
+
+
+def test_integer_derived_datatypes_are_checked_as_written_in_files(tmp_path: Path) -> None:
+    """Oxigraph stores "5"^^xsd:nonNegativeInteger as "5"^^xsd:integer; the file's own datatypes count."""
+    shapes = write(tmp_path, "ex:S a sh:NodeShape ; sh:targetClass ex:Thing ; sh:property [ sh:path ex:n ; sh:datatype xsd:nonNegativeInteger ] .", "shapes.ttl")
+    data = write(tmp_path, 'ex:a a ex:Thing ; ex:n "5"^^xsd:nonNegativeInteger, 7, "-1"^^xsd:nonNegativeInteger, "x" .')
+    result = validate_files([data], shapes)
+    assert sorted(r.value.n3() for t in result.tallies.values() for r in t.results) == [
+        '"-1"^^<http://www.w3.org/2001/XMLSchema#nonNegativeInteger>', '"7"^^<http://www.w3.org/2001/XMLSchema#integer>', '"x"',
+    ]
+    assert_agrees_with_pyshacl(data, result, shapes)
+
+
+def test_a_store_checks_integer_derived_datatypes_by_range_with_a_notice(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    shapes = write(tmp_path, "ex:S a sh:NodeShape ; sh:targetClass ex:Thing ; sh:property [ sh:path ex:n ; sh:datatype xsd:nonNegativeInteger ] .", "shapes.ttl")
+    load(tmp_path / "store", [write(tmp_path, 'ex:a a ex:Thing ; ex:n "5"^^xsd:nonNegativeInteger, 7, -1, "x" .')], IriMinter())
+    result = validate_store(open_read_only(tmp_path / "store"), shapes)
     assert "xsd:nonNegativeInteger" in capsys.readouterr().err
     assert sorted(str(r.value) for t in result.tallies.values() for r in t.results) == ["-1", "x"]
+
+
+def test_lexical_forms_and_language_tags_are_those_of_the_file(tmp_path: Path) -> None:
+    """"0300" and "300" are two values (maxCount), "1.50" keeps its length; "Hi"@EN-GB is "Hi"@en-gb (RDF 1.1)."""
+    shapes = write(tmp_path, """ex:S a sh:NodeShape ; sh:targetNode ex:a ;
+        sh:property [ sh:path ex:n ; sh:maxCount 1 ] ; sh:property [ sh:path ex:d ; sh:maxLength 3 ] ;
+        sh:property [ sh:path ex:t ; sh:in ( "Hi"@en-gb ) ] .""", "shapes.ttl")
+    data = write(tmp_path, 'ex:a ex:n "0300"^^xsd:short, "300"^^xsd:short ; ex:d 1.50 ; ex:t "Hi"@EN-GB .')
+    result = validate_files([data], shapes)
+    found = {(r.component.rsplit("#", 1)[-1], r.value.n3() if r.value is not None else None) for t in result.tallies.values() for r in t.results}
+    assert found == {
+        ("MaxCountConstraintComponent", None),
+        ("MaxLengthConstraintComponent", '"1.50"^^<http://www.w3.org/2001/XMLSchema#decimal>'),
+    }
+
+
+def test_relative_iris_resolve_against_the_file_or_the_base(tmp_path: Path) -> None:
+    shapes = write(tmp_path, "ex:S a sh:NodeShape ; sh:targetNode <http://example.org/base/x> ; sh:property [ sh:path ex:p ; sh:minCount 1 ] .", "shapes.ttl")
+    data = tmp_path / "relative.ttl"
+    data.write_text("@prefix ex: <http://example.org/> .\n<x> ex:q <> .\n", encoding="utf-8")
+    [result] = [r for t in validate_files([data], shapes).tallies.values() for r in t.results]
+    assert result.focus == URIRef("http://example.org/base/x")
+    assert validate_files([data], shapes, base="http://example.org/other/").conforms is False
+    data.write_text("@prefix ex: <http://example.org/> .\n<x> ex:p <> .\n", encoding="utf-8")
+    assert validate_files([data], shapes, base="http://example.org/base/").conforms
+    assert not validate_files([data], shapes).conforms  # <x> is file:///.../x then: the target has no ex:p
+
+
+def test_shapes_files_may_hold_other_triples(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """A manifest and an expected report beside the shapes (sh: terms included) change nothing."""
+    shapes = write(tmp_path, """ex:S a sh:NodeShape ; sh:targetClass ex:Thing ; sh:property [ sh:path ex:p ; sh:minCount 1 ] .
+        ex:expected a sh:ValidationReport ; sh:conforms false ;
+            sh:result [ a sh:ValidationResult ; sh:focusNode ex:a ; sh:resultPath [ sh:inversePath ex:p ] ; sh:value "x" ] .""", "shapes.ttl")
+    result = validate_files([write(tmp_path, "ex:a a ex:Thing .")], shapes)
+    assert "pyshacl" not in capsys.readouterr().err
+    assert tallies(result) == {("ex:S [sh:path ex:p]", "MinCount"): 1}
+
+
+@pytest.mark.parametrize(("pattern", "flags", "matching", "failing"), [
+    ("^[a-z-[aeiou]]+$", None, ["xyz"], ["axe"]),  # class subtraction
+    ("^a b$", "x", ["ab"], ["a b"]),  # whitespace removed, not a Rust comment
+    ("^a.c$", None, ["abc"], ["a\rc"]),  # XPath's dot matches no carriage return
+    ("^\\w+$", None, ["a+b"], ["a_b"]),  # \w: everything but punctuation, separators, others
+    ("^\\s$", None, [" "], ["\u00a0"]),  # \s: four characters only
+    ("a.b[", "q", ["xa.b[y"], ["axb["]),  # q: the pattern as a plain string
+])
+def test_patterns_mean_what_xpath_says(tmp_path: Path, pattern: str, flags: str | None, matching: list[str], failing: list[str]) -> None:
+    shapes = write(tmp_path, f"ex:S a sh:NodeShape ; sh:targetClass ex:Thing ; sh:property [ sh:path ex:p ; sh:pattern {Literal(pattern).n3()} "
+                   + (f"; sh:flags {Literal(flags).n3()} " if flags else "") + "] .", "shapes.ttl")
+    values = ", ".join(Literal(v).n3() for v in matching + failing)
+    result = validate_files([write(tmp_path, f"ex:a a ex:Thing ; ex:p {values} .")], shapes)
+    assert sorted(str(r.value) for t in result.tallies.values() for r in t.results) == sorted(failing)
+
+
+@pytest.mark.parametrize("pattern", ["\\p{IsBasicLatin}+", "^\\i\\c*$", "(a)\\1", "\\b"])
+def test_patterns_without_an_exact_translation_are_refused_naming_shape_and_pattern(cli, tmp_path: Path, pattern: str) -> None:
+    shapes = write(tmp_path, f"ex:S a sh:NodeShape ; sh:targetClass ex:Thing ; sh:property ex:S-p . ex:S-p sh:path ex:p ; sh:pattern {Literal(pattern).n3()} .", "shapes.ttl")
+    run = cli("validate", write(tmp_path, 'ex:a a ex:Thing ; ex:p "x" .'), "--shapes", shapes)
+    assert run.exit_code == 2, run.output
+    assert "ex:S-p" in run.output and pattern in run.output
+
+
+def test_recursive_shapes_are_refused_naming_the_shape(cli, tmp_path: Path) -> None:
+    shapes = write(tmp_path, "ex:S a sh:NodeShape ; sh:targetClass ex:Thing ; sh:or ( [ sh:class ex:A ] ex:S ) ; sh:property [ sh:path ex:p ; sh:node ex:S ] .", "shapes.ttl")
+    run = cli("validate", write(tmp_path, "ex:a a ex:Thing ; ex:p ex:a ."), "--shapes", shapes)
+    assert run.exit_code == 2, run.output
+    assert "ex:S" in run.output and "recursive" in run.output
+
+
+def test_reports_carry_the_paths_and_shapes_they_name(tmp_path: Path) -> None:
+    """A blank-node path and a blank source shape come with their description: the report stands alone."""
+    shapes = write(tmp_path, "ex:S a sh:NodeShape ; sh:targetClass ex:Thing ; sh:property [ sh:path ( ex:p [ sh:inversePath ex:q ] ) ; sh:minCount 1 ] .", "shapes.ttl")
+    result = validate_files([write(tmp_path, "ex:a a ex:Thing .")], shapes)
+    out = tmp_path / "report.ttl"
+    result.write_report(out)
+    report = Graph().parse(out)
+    [node] = report.objects(None, SH.resultPath)
+    first, rest = report.value(node, RDF.first), report.value(node, RDF.rest)
+    assert first == URIRef("http://example.org/p")
+    assert report.value(report.value(rest, RDF.first), SH.inversePath) == URIRef("http://example.org/q")
+    [shape] = report.objects(None, SH.sourceShape)
+    assert report.value(shape, SH.minCount) == Literal(1)
+
+
+def test_a_subset_of_the_shapes_or_components_can_be_checked(tmp_path: Path) -> None:
+    """What #14's load-time checks leave to the store: a shapes graph and/or constraint components."""
+    data = write(tmp_path, MODEL + '; hkg:downloadCount -1 ; <http://example.org/x> "y" .')
+    assert tallies(validate_files([data], components={SH.ClosedConstraintComponent})) == {("ModelShape", "Closed"): 1}
+    graph = Graph().parse(SHAPES)
+    graph.remove((URIRef(HKGSH + "ModelShape"), SH.closed, None))
+    assert tallies(validate_files([data], graph)) == {("Model-downloadCount", "MinInclusive"): 1}
 
 
 def test_named_graphs_are_validated_too(tmp_path: Path) -> None:

@@ -1,6 +1,8 @@
 """CPU baselines (numpy/scipy) that write predictions in the format ``bench eval`` reads.
 
-recommendation   popularity; itemknn (item-item P(j|i) from training likes, popularity breaks ties)
+recommendation   popularity; itemknn (item-item P(j|i) from training likes, popularity breaks ties);
+                 gfcf (graph filtering, the training-free closed form of LightGCN's propagation:
+                 Shen et al., "How Powerful is Graph Convolution for Recommendation?", CIKM 2021)
 classification   propagation (label propagation over the undirected lineage/trained-on graph,
                  one step = neighbour vote); tfidf (multinomial naive Bayes on TF-IDF of name +
                  description); both predict every label within 0.9 of the best score
@@ -14,17 +16,16 @@ import re
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from ..vocab import vocabulary
-from .common import Namer, format_candidates, need, read_ids, write_lines
+from .common import format_candidates, need, read_ids, write_lines
 from .metrics import read_labels, read_triples, read_user_items
 
 METHODS = {
-    "recommendation": ("popularity", "itemknn"),
+    "recommendation": ("popularity", "itemknn", "gfcf"),
     "classification": ("propagation", "tfidf"),
     "tracing": ("names", "transe"),
 }
 TOP = 100
-LINEAGE_RELATIONS = ("model_adapter_model", "model_finetune_model", "model_merge_model", "model_quantized_model")
+LINEAGE_RELATIONS = ("model_adapter_model", "model_finetune_model", "model_merge_model", "model_quantized_model")  # release names
 _TOKEN = re.compile(r"[a-z0-9]+")
 
 
@@ -60,6 +61,8 @@ def recommendation(split: Path, method: str, on: str, seed: int) -> list[str]:
             seen = train.get(u, set())
             lines.append(f"{u}\t{' '.join(str(i) for i in [i for i in ranked[:40 + len(seen)] if i not in seen][:40])}")
         return lines
+    if method == "gfcf":
+        return _gfcf(X, users, train, tie, seed)
     # item-kNN with asymmetric cosine alpha = 0 (conditional probability P(j | i)): on sparse
     # likes it keeps the popularity signal that symmetric cosine throws away
     S = (diags(1 / np.maximum(pop, 1)) @ (X.T @ X)).tocsr()
@@ -71,6 +74,62 @@ def recommendation(split: Path, method: str, on: str, seed: int) -> list[str]:
         for row, u in enumerate(batch):
             lines.append(f"{u}\t{' '.join(map(str, _top_unseen(scores[row], train.get(u, set()), 40)))}")
     return lines
+
+
+GFCF_RANK, GFCF_ALPHA = 64, 0.3  # ideal low-pass filter: singular vectors kept, weight (GF-CF's choice)
+
+
+def _gfcf(X, users: list[int], train: dict[int, set[int]], tie, seed: int) -> list[str]:
+    """GF-CF: with R~ = Du^-1/2 R Di^-1/2 the symmetric-normalised interaction graph of
+    LightGCN, score r_u (R~^T R~) (the linear low-pass filter, two propagation steps
+    item -> user -> item) + alpha r_u Di^-1/2 V V^T Di^1/2 (the ideal low-pass filter on the top
+    singular vectors V of R~). No training; sparse products as item-kNN, plus one randomized SVD."""
+    import numpy as np
+    from scipy.sparse import diags
+
+    du = np.asarray(X.sum(axis=1)).ravel()
+    di = np.asarray(X.sum(axis=0)).ravel()
+    inv_u, inv_i = diags(1 / np.sqrt(np.maximum(du, 1))), 1 / np.sqrt(np.maximum(di, 1))
+    R = (inv_u @ X @ diags(inv_i)).tocsr()
+    P = (R.T @ R).tocsr()
+    rank = min(GFCF_RANK, min(X.shape) - 1)
+    V = _top_right_singular_vectors(R, rank, np.random.default_rng(seed)) if rank >= 1 and R.nnz else None
+    lines = []
+    for start in range(0, len(users), 256):
+        batch = users[start:start + 256]
+        scores = np.asarray((X[batch] @ P).todense()) + tie
+        if V is not None:
+            scores += GFCF_ALPHA * (((X[batch] @ diags(inv_i)) @ V) @ V.T) / inv_i
+        for row, u in enumerate(batch):
+            lines.append(f"{u}\t{' '.join(map(str, _top_unseen(scores[row], train.get(u, set()), 40)))}")
+    return lines
+
+
+def _top_right_singular_vectors(R, k: int, rng, oversample: int = 16, power: int = 4):
+    """The top-k right singular vectors of sparse R (items x k) by randomized SVD (Halko,
+    Martinsson and Tropp 2011: a seeded Gaussian sketch, power iterations re-orthonormalised):
+    a few sparse products instead of ARPACK's many matrix-vector steps."""
+    import numpy as np
+
+    width = min(k + oversample, min(R.shape))
+    Q = _orthonormal(R @ rng.standard_normal((R.shape[1], width)))
+    for _ in range(power):
+        Q = _orthonormal(R @ _orthonormal(R.T @ Q))
+    # R^T Q = V S W^T: the right singular vectors of R within the sketched range, from the Gram matrix
+    B = R.T @ Q
+    values, vectors = np.linalg.eigh(B.T @ B)
+    order = np.argsort(-values)[:k]
+    return (B @ vectors[:, order]) / np.sqrt(np.maximum(values[order], 1e-300))
+
+
+def _orthonormal(Y):
+    """An orthonormal basis of Y's columns through its small Gram matrix (tall-skinny Y: much
+    cheaper than a Householder QR); directions with no energy are dropped."""
+    import numpy as np
+
+    values, vectors = np.linalg.eigh(Y.T @ Y)
+    keep = values > values.max() * 1e-12 if len(values) and values.max() > 0 else np.zeros(len(values), dtype=bool)
+    return (Y @ vectors[:, keep]) / np.sqrt(values[keep])
 
 
 # ------------------------------------------------------------------ classification
@@ -149,16 +208,20 @@ def classification(split: Path, method: str, on: str, seed: int) -> list[str]:
 # ------------------------------------------------------------------ tracing
 
 
-def tracing(split: Path, method: str, on: str, seed: int, epochs: int = 60, dim: int = 64, lr: float = 0.0025, margin: float = 1.0) -> list[str]:
+def tracing(split: Path, method: str, on: str, seed: int, predict: str = "head",
+            epochs: int = 60, dim: int = 64, lr: float = 0.0025, margin: float = 1.0) -> list[str]:
+    """Queries are (known entity, relation): the tail (derived model) when predicting heads,
+    the head when predicting tails; lines are ``known<TAB>relation<TAB>ranked candidates``."""
     import numpy as np
 
     entities = read_ids(need(split / "entity_ids.del"))
     names = sorted(entities, key=entities.get)
     train = read_triples(split / "train.del")
-    queries = sorted({(h, r) for h, r, _ in read_triples(split / f"{on}.del")})
+    held = read_triples(split / f"{on}.del")
+    queries = sorted({(t, r) if predict == "head" else (h, r) for h, r, t in held})
     lines = []
     if method == "names":
-        return _names(split, names, train, queries)
+        return _names(split, names, train, queries, predict)
 
     # TransE: ||h + r - t||_2, margin ranking with one corrupted tail or head per triple
     rng = np.random.default_rng(seed)
@@ -193,17 +256,23 @@ def tracing(split: Path, method: str, on: str, seed: int, epochs: int = 60, dim:
             E -= lr * gE
             R -= lr * gR
     sq = (E * E).sum(axis=1)
+    sign = -1 if predict == "head" else 1  # the head nearest to t - r, the tail nearest to h + r
     for start in range(0, len(queries), 1024):
         chunk = queries[start:start + 1024]
-        X = E[[h for h, _ in chunk]] + R[[r for _, r in chunk]]
+        X = E[[q for q, _ in chunk]] + sign * R[[r for _, r in chunk]]
         dist = np.sqrt(np.maximum((X * X).sum(axis=1)[:, None] - 2 * X @ E.T + sq[None, :], 0))
-        for row, (h, r) in enumerate(chunk):
+        for row, (q, r) in enumerate(chunk):
             d = dist[row]
-            d[h] = np.inf
+            d[q] = np.inf
             top = np.argpartition(d, min(TOP, len(d) - 1))[:TOP + 1]
             top = sorted(top.tolist(), key=lambda i: (d[i], i))[:TOP]
-            lines.append(f"{h}\t{r}\t{format_candidates((i, -float(d[i])) for i in top if np.isfinite(d[i]))}")
+            lines.append(f"{q}\t{r}\t{format_candidates((i, -float(d[i])) for i in top if np.isfinite(d[i]))}")
     return lines
+
+
+def _cuts(name: str) -> list[int]:
+    """Where a strict prefix of a repository name ends (at - _ or .): same-name repos are siblings."""
+    return [p for p, ch in enumerate(name) if ch in "-_." and p]
 
 
 def _model_name(name: str) -> str:
@@ -220,17 +289,16 @@ def _jaccard_rows(Q, C, q_sizes, c_sizes):
     return np.where(union > 0, inter / np.maximum(union, 1), 0.0)
 
 
-def _names(split: Path, names: list[str], train, queries) -> list[str]:
-    """Rank every model by: its repository name being a strict prefix of the derived model's
-    (cut at - _ or .; longer prefixes score higher), name-token Jaccard, tag Jaccard / 4, and,
-    to break ties, how often it is a base in training."""
+def _names(split: Path, names: list[str], train, queries, predict: str) -> list[str]:
+    """Rank every model by: the base's repository name being a strict prefix of the derived
+    model's (cut at - _ or .; longer prefixes score higher), name-token Jaccard, tag Jaccard / 4,
+    and, to break ties, how often the candidate holds the predicted end in training."""
     import numpy as np
     from scipy.sparse import csr_matrix
 
     relations = read_ids(need(split / "relation_ids.del"))
-    lineage = {Namer.relation(vocabulary().relation(name).prop) for name in LINEAGE_RELATIONS}
-    lineage_ids = {i for r, i in relations.items() if r in lineage}
-    base_count = Counter(t for _, r, t in train if r in lineage_ids)
+    lineage_ids = {i for r, i in relations.items() if r in LINEAGE_RELATIONS}
+    end_count = Counter((h if predict == "head" else t) for h, r, t in train if r in lineage_ids)
     tags = defaultdict(set)
     tag_file = split / "entity_tags.tsv"
     if tag_file.exists():
@@ -241,9 +309,11 @@ def _names(split: Path, names: list[str], train, queries) -> list[str]:
     if not cands or not queries:
         return [f"{h}\t{r}\t" for h, r in queries]
     model_name = {e: _model_name(names[e]) for e in range(len(names))}
-    by_name = defaultdict(list)
+    by_name, by_prefix = defaultdict(list), defaultdict(list)  # candidates by name, by strict prefix of it
     for j, e in enumerate(cands):
         by_name[model_name[e]].append(j)
+        for p in _cuts(model_name[e]):
+            by_prefix[model_name[e][:p]].append((j, p / max(len(model_name[e]), 1)))
     token_sets = {e: set(_TOKEN.findall(model_name[e])) for e in range(len(names))}
 
     def matrix(sets, ids, vocab):
@@ -256,7 +326,7 @@ def _names(split: Path, names: list[str], train, queries) -> list[str]:
     C_tok, C_tag = matrix(token_sets, cands, token_vocab), matrix(tags, cands, tag_vocab)
     c_tok = np.array([len(token_sets[e]) for e in cands], dtype=float)
     c_tag = np.array([len(tags[e]) for e in cands], dtype=float)
-    pop = np.array([base_count[e] for e in cands], dtype=float)
+    pop = np.array([end_count[e] for e in cands], dtype=float)
     prior = np.log1p(pop) / (np.log1p(pop).max() + 1) * 1e-3
     lines = []
     for start in range(0, len(queries), 512):
@@ -267,10 +337,13 @@ def _names(split: Path, names: list[str], train, queries) -> list[str]:
         score += prior[None, :]
         for row, (h, r) in enumerate(chunk):
             name = model_name[h]
-            cuts = [p for p, ch in enumerate(name) if ch in "-_." and p]  # strict prefixes: same-name repos are siblings
-            for p in cuts:
-                for j in by_name.get(name[:p], ()):
-                    score[row, j] += 1 + p / max(len(name), 1)
+            if predict == "head":  # candidates named like a prefix of the derived model
+                for p in _cuts(name):
+                    for j in by_name.get(name[:p], ()):
+                        score[row, j] += 1 + p / max(len(name), 1)
+            else:  # candidates whose name starts with the base model's
+                for j, share in by_prefix.get(name, ()):
+                    score[row, j] += 1 + share
             s = score[row]
             top = np.argpartition(-s, min(TOP, len(s) - 1))[:TOP + 1]
             order = sorted(top.tolist(), key=lambda j: (-s[j], cands[j]))
@@ -281,7 +354,9 @@ def _names(split: Path, names: list[str], train, queries) -> list[str]:
 RUNNERS = {"recommendation": recommendation, "classification": classification, "tracing": tracing}
 
 
-def run_baseline(task: str, split: Path, method: str | None, output: Path, on: str = "test", seed: int = 0) -> str:
+def run_baseline(task: str, split: Path, method: str | None, output: Path, on: str = "test", seed: int = 0, **options) -> str:
+    """Write ``method``'s predictions (default: the task's first); ``options`` go to the task's
+    runner (tracing: ``predict="head"|"tail"``)."""
     method = method or METHODS[task][0]
-    write_lines(output, RUNNERS[task](split, method, on, seed))
+    write_lines(output, RUNNERS[task](split, method, on, seed, **options))
     return method

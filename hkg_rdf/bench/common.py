@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
@@ -24,13 +25,17 @@ def query_text(name: str) -> str:
     return resources.files("hkg_rdf.bench").joinpath("queries", f"{name}.rq").read_text(encoding="utf-8")
 
 
-def select(store: ox.Store, name: str) -> list[tuple[str | None, ...]]:
-    """Run a shipped SELECT and return its rows as tuples of term values, sorted."""
+def stream(store: ox.Store, name: str):
+    """Run a shipped SELECT and yield its rows as tuples of term values, in the store's order."""
     solutions = run(store, query_text(name), f"{name}.rq")
     names = [v.value for v in solutions.variables]
-    rows = [tuple(None if row[n] is None else row[n].value for n in names) for row in solutions]
-    rows.sort(key=lambda r: tuple("" if v is None else v for v in r))
-    return rows
+    for row in solutions:
+        yield tuple(None if row[n] is None else row[n].value for n in names)
+
+
+def select(store: ox.Store, name: str) -> list[tuple[str | None, ...]]:
+    """Run a shipped SELECT and return its rows as tuples of term values, sorted."""
+    return sorted(stream(store, name), key=lambda r: tuple("" if v is None else v for v in r))
 
 
 class Namer:
@@ -51,6 +56,25 @@ class Namer:
     @staticmethod
     def relation(iri: str) -> str:
         return iri.rsplit("#", 1)[-1] if "#" in iri else iri.rsplit("/", 1)[-1]
+
+    def release(self, head: str, prop: str, tail: str) -> tuple[str, str, str] | None:
+        """An RDF triple as the release writes it: (subject, relation file name, object), e.g.
+        ``derived fineTunedFrom base`` -> ``(base, model_finetune_model, derived)``; None when
+        no relation file of the release maps to the property between these entity types."""
+        h, t = self.entity(head), self.entity(tail)
+        relation = self._by_rdf.get((prop, h.split(":", 1)[0], t.split(":", 1)[0]))
+        if relation is None:
+            return None
+        return (t, relation.name, h) if relation.inverse else (h, relation.name, t)
+
+    @cached_property
+    def _by_rdf(self) -> dict:
+        """(property, segment of the RDF subject, segment of the RDF object) -> release relation."""
+        out = {}
+        for r in self.vocab.relations:
+            ends = (r.object.segment, r.subject.segment) if r.inverse else (r.subject.segment, r.object.segment)
+            out[(r.prop, *ends)] = r
+        return out
 
 
 def clean(text: str | None) -> str:

@@ -6,33 +6,74 @@ Written under OUT/::
     label_ids.tsv   index<TAB>task
     labels.tsv      node<TAB>label label ...   (labelled nodes)
     edges.tsv       source<TAB>target<TAB>relation
-    text.tsv        node<TAB>name and description on one line, first 4,000 characters (TF-IDF / embeddings)
+    text.tsv        node<TAB>name and README body on one line, first 4,000 characters; the
+                    README's YAML front matter (which names the gold task: pipeline_tag,
+                    task_categories) is removed unless --keep-front-matter
     data.npz        edge_index [2,E] int64, edge_type [E], y [N,L] uint8, node_type [N],
-                    train_mask valid_mask test_mask [N] bool (CogDL-like plain arrays)
-    data.pt         the same as a torch_geometric-style dict, only when torch is installed
+                    train_mask val_mask test_mask [N] bool, x_binary [N,B] float32 (CogDL's
+                    field names), x_tfidf_{data,indices,indptr}: the [N,T] float32 TF-IDF as CSR
+    features.json   what each column of x_binary and x_tfidf is
+    huggingface_binary.pt huggingface_tfidf.pt   only with torch: one per feature type as
+                    HuggingBench ships them; a cogdl.data.Graph when CogDL imports, else a
+                    dict of the same tensors (``Graph(**torch.load(path))`` makes the Graph)
     stats.json
+
+Features are computed here, offline, from the graph alone (no model downloads):
+binary  the node's type (model, dataset) and, per edge relation and direction, whether it has
+        such an edge: structure only, no tags or text (a model's tags include its pipeline tag)
+tfidf   sublinear TF-IDF of text.tsv over the 256 terms found in most training nodes, each
+        row L2-normalised (vocabulary and IDF from training nodes only)
 """
 
 from __future__ import annotations
 
+import math
+import re
+from collections import Counter
 from pathlib import Path
 
 from ..export import hub_datetime  # one lexical form, whatever store answered
-from .common import Namer, clean, select, write_json, write_lines, write_npz
+from .common import Namer, clean, select, stream, write_json, write_lines, write_npz
 from .splits import ordered_split
 
 SPLITS = ("train", "valid", "test")
-TEXT_CHARS = 4000  # of name + description, enough for TF-IDF or a BERT-sized encoder
+MASKS = ("train_mask", "val_mask", "test_mask")  # CogDL's names
+TEXT_CHARS = 4000  # of name + README body, enough for TF-IDF or a BERT-sized encoder
+DESCRIPTION_CHARS = 16000  # what nodes.rq reads of a README: room for the front matter
+TFIDF_TERMS = 256  # dense in the .pt: 1.5 M nodes x 256 float32 = 1.5 GB at full scale
+TOKEN = re.compile(r"[a-z0-9]+")
+# The YAML block huggingface_hub's RepoCard reads as metadata (repocard.REGEX_YAML_BLOCK).
+FRONT_MATTER = re.compile(r"^(\s*---(?:\r\n|\r|\n))([\S\s]*?)((?:\r\n|\r|\n)---[ \t]*(\r\n|\n|$))")
+OPENER = re.compile(r"^\s*---(?:\r\n|\r|\n)")
 
 
-def export(store, out: Path, namer: Namer, seed: int, ratios: tuple[float, float, float], split: str) -> dict:
+def strip_front_matter(description: str, complete: bool = True) -> tuple[str, bool]:
+    """The README without its YAML front matter, as huggingface_hub's RepoCard splits it, and
+    whether the text was dropped: a prefix of a README (``complete=False``) that opens a block
+    without closing it may hold nothing but metadata."""
+    match = FRONT_MATTER.search(description)
+    if match:
+        return description[match.end():], False
+    if not complete and OPENER.match(description):
+        return "", True
+    return description, False
+
+
+def export(store, out: Path, namer: Namer, seed: int, ratios: tuple[float, float, float], split: str,
+           keep_front_matter: bool = False) -> dict:
     import numpy as np
 
     info: dict[str, tuple[str, str, str]] = {}
-    for node, cls, created, name, description in select(store, "nodes"):
+    unterminated: set[str] = set()
+    for node, cls, created, name, description in stream(store, "nodes"):  # streamed: descriptions are long
         key = namer.entity(node)
-        if key not in info:  # first in sorted order if a value repeats
-            info[key] = (Namer.relation(cls).lower(), hub_datetime(created) if created else "", clean(" ".join(x for x in (name, description) if x))[:TEXT_CHARS])
+        description = description or ""
+        body, cut = (description, False) if keep_front_matter else strip_front_matter(description, len(description) < DESCRIPTION_CHARS)
+        if cut:
+            unterminated.add(key)
+        row = (Namer.relation(cls).lower(), hub_datetime(created) if created else "", clean(" ".join(x for x in (name, body) if x))[:TEXT_CHARS])
+        if key not in info or row < info[key]:  # the smallest if a value repeats: independent of the store's order
+            info[key] = row
     nodes = sorted(info)
     nid = {n: i for i, n in enumerate(nodes)}
     node_labels: dict[int, set[str]] = {}
@@ -59,38 +100,92 @@ def export(store, out: Path, namer: Namer, seed: int, ratios: tuple[float, float
     write_lines(out / "label_ids.tsv", (f"{i}\t{t}" for i, t in enumerate(tasks)))
     write_lines(out / "labels.tsv", (f"{n}\t{' '.join(str(tid[t]) for t in sorted(node_labels[n], key=tid.get))}" for n in labelled))
     write_lines(out / "edges.tsv", (f"{h}\t{t}\t{r}" for h, t, r in edges))
-    write_lines(out / "text.tsv", (f"{i}\t{info[n][2]}" for i, n in enumerate(nodes)))
+    texts = [info[n][2] for n in nodes]
+    write_lines(out / "text.tsv", (f"{i}\t{text}" for i, text in enumerate(texts)))
 
     y = np.zeros((len(nodes), len(tasks)), dtype=np.uint8)
     for n, labels in node_labels.items():
         y[n, [tid[t] for t in labels]] = 1
-    masks = {f"{name}_mask": np.isin(np.arange(len(nodes)), np.array(part, dtype=np.int64)) for name, part in zip(SPLITS, parts)}
+    masks = {name: np.isin(np.arange(len(nodes)), np.array(part, dtype=np.int64)) for name, part in zip(MASKS, parts)}
     types = sorted({v[0] for v in info.values()})
-    arrays = {
-        "edge_index": np.array([[h for h, _, _ in edges], [t for _, t, _ in edges]], dtype=np.int64).reshape(2, len(edges)),
-        "edge_type": np.array([relations.index(r) for _, _, r in edges], dtype=np.int64),
-        "y": y, "node_type": np.array([types.index(info[n][0]) for n in nodes], dtype=np.int64), **masks,
-    }
+    node_type = np.array([types.index(info[n][0]) for n in nodes], dtype=np.int64)
+    edge_index = np.array([[h for h, _, _ in edges], [t for _, t, _ in edges]], dtype=np.int64).reshape(2, len(edges))
+    edge_type = np.array([relations.index(r) for _, _, r in edges], dtype=np.int64)
+    x_binary, binary_columns = binary_features(node_type, types, edge_index, edge_type, relations)
+    x_tfidf, terms = tfidf_features(texts, parts[0])
+    arrays = {"edge_index": edge_index, "edge_type": edge_type, "y": y, "node_type": node_type, "x_binary": x_binary,
+              "x_tfidf_data": x_tfidf.data, "x_tfidf_indices": x_tfidf.indices, "x_tfidf_indptr": x_tfidf.indptr, **masks}
     write_npz(out / "data.npz", arrays)
-    pyg = _write_torch(out / "data.pt", arrays)
+    write_json(out / "features.json", {"binary": binary_columns, "tfidf": terms})
+    torch_export = _write_torch(out, {**arrays, "x_tfidf": x_tfidf})
 
     stats = {
         "task": "classification", "seed": seed, "ratios": list(ratios), "split": split,
+        "front_matter": "kept" if keep_front_matter else "removed", "front_matter_unterminated": len(unterminated),
         "nodes": len(nodes), "nodes_by_type": {t: sum(1 for v in info.values() if v[0] == t) for t in types},
         "labelled_nodes": len(labelled), "labels": len(tasks), "edges": len(edges),
         "edges_by_relation": {r: sum(1 for e in edges if e[2] == r) for r in relations},
         "labels_per_node": float(y.sum() / len(labelled)) if labelled else 0.0,
-        "train": len(parts[0]), "valid": len(parts[1]), "test": len(parts[2]), "torch_export": pyg,
+        "train": len(parts[0]), "valid": len(parts[1]), "test": len(parts[2]),
+        "features": {"binary": x_binary.shape[1], "tfidf": x_tfidf.shape[1]}, "torch_export": torch_export,
     }
     write_json(out / "stats.json", stats)
     return stats
 
 
-def _write_torch(path: Path, arrays: dict) -> bool:
-    """The PyTorch-Geometric-style export; skipped (returns False) when torch is missing."""
+def binary_features(node_type, types: list[str], edge_index, edge_type, relations: list[str]):
+    """0/1 columns: one per node type, then per relation 'has an outgoing / incoming edge'."""
+    import numpy as np
+
+    n = len(node_type)
+    x = np.zeros((n, len(types) + 2 * len(relations)), dtype=np.float32)
+    x[np.arange(n), node_type] = 1
+    for side, ends in (("out", edge_index[0]), ("in", edge_index[1])):
+        offset = len(types) + (0 if side == "out" else len(relations))
+        x[ends, offset + edge_type] = 1
+    columns = [f"type={t}" for t in types] + [f"{side}:{r}" for side in ("out", "in") for r in relations]
+    return x, columns
+
+
+def tfidf_features(texts: list[str], train: list[int]):
+    """Sublinear TF-IDF rows (L2-normalised, float32 CSR) over the terms in most training
+    documents; ties in document frequency go to the smaller term, so the columns are deterministic."""
+    import numpy as np
+    from scipy.sparse import csr_matrix, diags
+
+    df = Counter(t for n in train for t in set(TOKEN.findall(texts[n].lower())))
+    terms = sorted(sorted(df, key=lambda t: (-df[t], t))[:TFIDF_TERMS])
+    column = {t: j for j, t in enumerate(terms)}
+    idf = np.array([math.log((1 + len(train)) / (1 + df[t])) + 1 for t in terms])
+    codes: list[int] = []  # row * terms + column, once per token occurrence
+    for i, text in enumerate(texts):
+        base = i * len(terms)
+        codes.extend(base + column[t] for t in TOKEN.findall(text.lower()) if t in column)
+    keys, counts = np.unique(np.array(codes, dtype=np.int64), return_counts=True)
+    rows, cols = np.divmod(keys, max(len(terms), 1))
+    x = csr_matrix(((1 + np.log(counts)) * idf[cols], (rows, cols)), shape=(len(texts), len(terms)))
+    norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+    return (diags(1 / np.maximum(norms, 1e-12)) @ x).astype(np.float32).tocsr(), terms
+
+
+def _write_torch(out: Path, arrays: dict) -> str | None:
+    """One ``huggingface_<features>.pt`` per feature type: a cogdl Graph if CogDL imports, a dict
+    of tensors (Graph's keyword arguments) with torch alone; None without torch."""
+    import numpy as np
+
     try:
         import torch
     except ImportError:
-        return False
-    torch.save({key: torch.from_numpy(value) for key, value in sorted(arrays.items())}, path)
-    return True
+        return None
+    try:
+        from cogdl.data import Graph
+    except ImportError:  # CogDL pins old torch and many packages; the dict loads with torch alone
+        Graph = None
+    shared = {key: torch.from_numpy(arrays[key]) for key in ("edge_index", *MASKS)}
+    shared["y"] = torch.from_numpy(arrays["y"].astype("float32"))  # BCEWithLogitsLoss wants float targets
+    for features in ("binary", "tfidf"):
+        x = arrays[f"x_{features}"]
+        fields = {"x": torch.from_numpy(x if isinstance(x, np.ndarray) else x.toarray()), **shared}
+        torch.save(Graph(**fields) if Graph else fields, out / f"huggingface_{features}.pt")
+        del fields
+    return "cogdl.data.Graph" if Graph else "dict"

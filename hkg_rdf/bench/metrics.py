@@ -5,17 +5,23 @@ is an integer id or ``id:score`` (with scores, candidates are re-ranked by score
 
     recommendation   user<TAB>item item ...                  (ids of user_ids.tsv / item_ids.tsv)
     classification   node<TAB>label label ...                (every listed label is predicted)
-    tracing          head<TAB>relation<TAB>tail tail ...     (ids of entity_ids.del / relation_ids.del)
+    tracing          entity<TAB>relation<TAB>entity entity ...  (ids of entity_ids.del / relation_ids.del):
+                     by default the known tail (derived model), then ranked heads (base models);
+                     with --predict tail the known head, then ranked tails
 
 Recommendation: each user's training items are removed from the ranking, then Recall@k =
 hits / |test items| and NDCG@k (binary gains, ideal DCG over min(k, |test items|)), averaged
 over users with at least one test item (users without any are skipped; a user with test items
 but no predictions scores 0). Ties in scores are broken by the smaller item id.
-Classification: micro-F1 over all (node, label) decisions of the evaluated nodes; macro-F1 is
-the mean per-label F1 over labels that occur in the gold labels or the predictions there.
-Tracing: tail ranking, filtered (the other known tails of (head, relation) in train, valid and
-test are removed), ties in scores count half (mean rank); a true tail missing from the list
-has reciprocal rank 0 and no hit.
+Classification: micro-F1 over all (node, label) decisions of the evaluated nodes (CogDL's
+MultiLabelMicroF1 = scikit-learn's f1_score(average="micro")); macro-F1 is the mean per-label
+F1 over all labels of label_ids.tsv, a label neither true nor predicted for those nodes scoring
+0, as scikit-learn's f1_score(average="macro") computes it on the label-indicator matrix.
+Tracing: head ranking by default (the base model of (relation, derived model), what
+HuggingBench's LibKGE configs select on), tail ranking with --predict tail; filtered (the other
+known answers of the query in train, valid and test are removed); ties in scores count half
+(mean rank) or, with --ties rounded, as LibKGE's rounded_mean_rank; a true answer missing from
+the list has reciprocal rank 0 and no hit.
 """
 
 from __future__ import annotations
@@ -75,7 +81,11 @@ def evaluate_recommendation(split: Path, predictions: Path, on: str = "test") ->
     return recommendation_scores(read_user_items(split / "train.txt"), read_user_items(split / f"{on}.txt"), read_predictions(predictions, 1))
 
 
-def f1_scores(truth: dict[int, set[int]], predicted: dict[int, set[int]]) -> dict:
+def f1_scores(truth: dict[int, set[int]], predicted: dict[int, set[int]], n_labels: int | None = None) -> dict:
+    """Micro- and macro-F1 of the nodes in ``truth``. Macro averages over all ``n_labels``
+    labels, one absent from both gold and predictions scoring 0 (scikit-learn's
+    ``f1_score(average="macro")`` on the full indicator matrix); without ``n_labels``, over the
+    labels that occur."""
     tp, fp, fn = defaultdict(int), defaultdict(int), defaultdict(int)
     for node, gold in truth.items():
         guess = predicted.get(node, set())
@@ -86,8 +96,8 @@ def f1_scores(truth: dict[int, set[int]], predicted: dict[int, set[int]]) -> dic
         for label in gold - guess:
             fn[label] += 1
     TP, FP, FN = sum(tp.values()), sum(fp.values()), sum(fn.values())
-    labels = set(tp) | set(fp) | set(fn)
-    per_label = [2 * tp[x] / (2 * tp[x] + fp[x] + fn[x]) for x in sorted(labels)]
+    labels = range(n_labels) if n_labels is not None else sorted(set(tp) | set(fp) | set(fn))
+    per_label = [2 * tp[x] / (2 * tp[x] + fp[x] + fn[x]) if tp[x] + fp[x] + fn[x] else 0.0 for x in labels]
     return {
         "nodes": len(truth),
         "micro_f1": 2 * TP / (2 * TP + FP + FN) if TP + FP + FN else 0.0,
@@ -108,44 +118,65 @@ def read_labels(split: Path, on: str) -> dict[int, set[int]]:
 def evaluate_classification(split: Path, predictions: Path, on: str = "test") -> dict:
     truth = read_labels(split, on)
     predicted = {key[0]: {c for c, _ in cands} for key, cands in read_predictions(predictions, 1).items()}
-    return f1_scores(truth, predicted)
+    n_labels = sum(1 for _ in need(split / "label_ids.tsv").open(encoding="utf-8"))
+    return f1_scores(truth, predicted, n_labels)
 
 
 def read_triples(path: Path) -> list[tuple[int, int, int]]:
     return [tuple(int(x) for x in line.split("\t")) for line in need(path).read_text(encoding="utf-8").splitlines() if line]
 
 
-def tracing_scores(test: list[tuple[int, int, int]], known: list[tuple[int, int, int]], predictions: dict, hits=HITS) -> dict:
-    tails: dict[tuple[int, int], set[int]] = defaultdict(set)
-    for h, r, t in known:
-        tails[(h, r)].add(t)
+TIES = ("mean", "rounded", "worst", "best")
+
+
+def tie_rank(greater: int, ties: int, rule: str = "mean") -> float:
+    """The 1-based rank of a true answer with ``greater`` candidates scored above it and ``ties``
+    others scored the same: mean (fractional, the default), rounded (LibKGE's
+    ``rounded_mean_rank``: 0-based ``greater + (ties + 1) // 2``), worst, or best."""
+    if rule == "mean":
+        return 1 + greater + ties / 2
+    if rule == "rounded":
+        return 1 + greater + (ties + 1) // 2
+    return 1 + greater + (ties if rule == "worst" else 0)
+
+
+def tracing_scores(test: list[tuple[int, int, int]], known: list[tuple[int, int, int]], predictions: dict, hits=HITS,
+                   predict: str = "head", ties: str = "mean") -> dict:
+    """Filtered MRR and Hits@k. ``predict="head"`` ranks heads for (relation, tail) queries keyed
+    ``(tail, relation)`` in ``predictions``; ``"tail"`` ranks tails for ``(head, relation)``."""
+    if predict == "head":
+        test, known = [(t, r, h) for h, r, t in test], [(t, r, h) for h, r, t in known]
+    answers: dict[tuple[int, int], set[int]] = defaultdict(set)
+    for q, r, a in known:
+        answers[(q, r)].add(a)
     totals = defaultdict(float)
-    for h, r, t in test:
-        others = tails[(h, r)] - {t}
-        cands = [(c, s) for c, s in predictions.get((h, r), []) if c not in others]
+    for q, r, a in test:
+        others = answers[(q, r)] - {a}
+        cands = [(c, s) for c, s in predictions.get((q, r), []) if c not in others]
         rank = None
         if cands and all(s is not None for _, s in cands):
             scores = {}
             for c, s in cands:
                 scores.setdefault(c, s)
-            if t in scores:
-                greater = sum(1 for c, s in scores.items() if s > scores[t])
-                ties = sum(1 for c, s in scores.items() if s == scores[t] and c != t)
-                rank = 1 + greater + ties / 2
+            if a in scores:
+                greater = sum(1 for c, s in scores.items() if s > scores[a])
+                tied = sum(1 for c, s in scores.items() if s == scores[a] and c != a)
+                rank = tie_rank(greater, tied, ties)
         else:
             order = _ranked([(c, None) for c, _ in cands])
-            rank = order.index(t) + 1 if t in order else None
+            rank = order.index(a) + 1 if a in order else None
         if rank is not None:
             totals["mrr"] += 1 / rank
             for k in hits:
                 totals[f"hits@{k}"] += rank <= k
     n = len(test)
-    return {"triples": n, "mrr": totals["mrr"] / n if n else 0.0, **{f"hits@{k}": totals[f"hits@{k}"] / n if n else 0.0 for k in hits}}
+    return {"triples": n, "predict": predict, "ties": ties,
+            "mrr": totals["mrr"] / n if n else 0.0, **{f"hits@{k}": totals[f"hits@{k}"] / n if n else 0.0 for k in hits}}
 
 
-def evaluate_tracing(split: Path, predictions: Path, on: str = "test") -> dict:
+def evaluate_tracing(split: Path, predictions: Path, on: str = "test", predict: str = "head", ties: str = "mean") -> dict:
     known = [*read_triples(split / "train.del"), *read_triples(split / "valid.del"), *read_triples(split / "test.del")]
-    return tracing_scores(read_triples(split / f"{on}.del"), known, read_predictions(predictions, 2))
+    return tracing_scores(read_triples(split / f"{on}.del"), known, read_predictions(predictions, 2), predict=predict, ties=ties)
 
 
 EVALUATORS = {"recommendation": evaluate_recommendation, "classification": evaluate_classification, "tracing": evaluate_tracing}

@@ -9,6 +9,7 @@ previous content. A server whose binary is missing skips its tests, saying so.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -17,13 +18,17 @@ import sys
 import time
 from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
 
 from conftest import EXAMPLES, REPO, invoke, load_store, must
+from recording_proxy import Proxy, Request
 from sparql_servers import oxigraph_binary, start_oxigraph, start_virtuoso, virtuoso_binary
 
+from hkg_rdf.errors import InputError
 from hkg_rdf.push import Endpoints
 from hkg_rdf.sparql_store import RemoteStore, _query_form, parse_auth
+from hkg_rdf.store import open_read_only
 
 QUERIES = sorted((EXAMPLES / "queries").glob("*.rq"))
 SYNTHETIC_SCALE = "0.001"  # ~36,000 triples
@@ -102,22 +107,20 @@ def same_bench_exports(store_dir: Path, server, graph: str, out: Path) -> None:
 # ---------------------------------------------------------------- against the servers
 
 
-def example_triples(store_dir) -> int:
-    """Triples of the example store (hkg: and standard terms, links, concepts, description)."""
-    from hkg_rdf.store import open_read_only
+@pytest.fixture(scope="session")
+def example_total(example_store) -> int:
+    """The example graph's triple count, read from the store (the example data may change)."""
+    return len(open_read_only(example_store))
 
-    return len(open_read_only(store_dir))
 
-
-def test_example_graph_answers_as_embedded(server, example_store):
+def test_example_graph_answers_as_embedded(server, example_store, example_total):
     graph = "https://example.org/graph/example"
     output = push(server, "--store", example_store, "--graph", graph, "--chunk", "100")
-    n = example_triples(example_store)
-    assert f"pushed {n:,} triples" in output and f"in {-(-n // 100)} chunks" in output
+    assert f"pushed {example_total:,} triples" in output and f"in {-(-example_total // 100)} chunks" in output
     same_answers(example_store, server, graph)
     # pushing again replaces the graph (not adds to it)
     push(server, "--store", example_store, "--graph", graph)
-    assert RemoteStore(server.endpoint, graph).count() == example_triples(example_store)
+    assert RemoteStore(server.endpoint, graph).count() == example_total
 
 
 def test_synthetic_source_answers_as_embedded(server, synthetic_release, synthetic_store, tmp_path):
@@ -144,11 +147,11 @@ def test_violations_found_the_same(server, tmp_path, example_store):
     assert (there.exit_code, there.output) == (local.exit_code, local.output)
 
 
-def test_killed_push_keeps_previous_graph_then_resumes(server, tmp_path, example_store, synthetic_store):
+def test_killed_push_keeps_previous_graph_then_resumes(server, tmp_path, example_store, example_total, synthetic_store):
     graph = "https://example.org/graph/resume"
     push(server, "--store", example_store, "--graph", graph)
     remote = RemoteStore(server.endpoint, graph)
-    assert remote.count() == example_triples(example_store)
+    assert remote.count() == example_total
     state = tmp_path / "push-state.json"
     args = ["push", "--store", synthetic_store, "--graph", graph, "--chunk", "200", "--state", state,
             "--endpoint", server.endpoint, *credentials(server)]
@@ -168,7 +171,7 @@ def test_killed_push_keeps_previous_graph_then_resumes(server, tmp_path, example
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     # killed mid-way: the graph still serves the previous content, untouched
-    assert remote.count() == example_triples(example_store)
+    assert remote.count() == example_total
     done = json.loads(state.read_text())["done"]
     assert 3 <= done < 180
     result = must(invoke(*args))
@@ -178,7 +181,7 @@ def test_killed_push_keeps_previous_graph_then_resumes(server, tmp_path, example
     assert remote.count() == total
 
 
-def test_refused_push_leaves_graph_unchanged(server, example_store, synthetic_store):
+def test_refused_push_leaves_graph_unchanged(server, example_store, example_total, synthetic_store):
     graph = "https://example.org/graph/refused"
     push(server, "--store", example_store, "--graph", graph)
     bad = server.endpoint.rsplit("/", 1)[0] + "/no-such-graph-store"
@@ -186,7 +189,7 @@ def test_refused_push_leaves_graph_unchanged(server, example_store, synthetic_st
                     "--gsp-endpoint", bad, "--retries", "0", *credentials(server))
     assert result.exit_code == 3, result.output
     assert "is unchanged" in result.output
-    assert RemoteStore(server.endpoint, graph).count() == example_triples(example_store)
+    assert RemoteStore(server.endpoint, graph).count() == example_total
 
 
 def test_update_only_store(server, example_store):
@@ -194,6 +197,170 @@ def test_update_only_store(server, example_store):
     graph = "https://example.org/graph/update-only"
     push(server, "--store", example_store, "--graph", graph, "--gsp-endpoint", "none", "--chunk", "300")
     same_answers(example_store, server, graph)
+
+
+# ---------------------------------------------------------------- what the server received
+
+
+def _graph_fingerprint(server, graph: str) -> tuple[int, str]:
+    """The triple count and a digest of the graph's triples, read from the server itself."""
+    triples = sorted(str(q.triple) for q in RemoteStore(server.endpoint, graph, parse_auth(server.auth, None)))
+    return len(triples), hashlib.sha256("\n".join(triples).encode()).hexdigest()
+
+
+@pytest.fixture
+def proxied(server):
+    """A recording proxy in front of the real server: ``(proxy, endpoint through it)``."""
+    upstream = server.endpoint.split("/", 3)
+    proxy = Proxy("/".join(upstream[:3])).start()
+    yield proxy, proxy.url(server.endpoint)
+    proxy.stop()
+
+
+def _push_through(server, endpoint: str, store: Path, graph: str, state: Path, *options: str):
+    return invoke("push", "--store", store, "--graph", graph, "--endpoint", endpoint, "--state", state, "--retries", "0",
+                  *options, *credentials(server))
+
+
+def _triples(request: Request) -> set[str]:
+    return {str(t) for t in ox.parse(request.body, ox.RdfFormat.N_TRIPLES)}
+
+
+@pytest.fixture(scope="session")
+def previous_store(tmp_path_factory, example_triples_txt) -> Path:
+    """What the target graph holds before a push: the example's triples.txt (not the example graph)."""
+    return load_store(tmp_path_factory.mktemp("previous") / "store", example_triples_txt)
+
+
+def test_resume_sends_only_the_chunks_not_acknowledged(server, proxied, tmp_path, previous_store, example_store, example_total):
+    """A push failing at chunk 4, rerun: the server receives chunks 4.. only, never 1-3 again."""
+    proxy, endpoint = proxied
+    graph = "https://example.org/graph/resume-at-the-wire"
+    push(server, "--store", previous_store, "--graph", graph)
+    before = _graph_fingerprint(server, graph)
+    state, chunk = tmp_path / "state.json", "100"
+    uploads: list[Request] = []
+
+    def fail_the_fourth_chunk(request: Request):
+        if request.method == "POST" and request.graph is not None:
+            uploads.append(request)
+            if len(uploads) == 4:
+                return 400, b"refused by the test"
+        return None
+
+    proxy.fault = fail_the_fourth_chunk
+    first = _push_through(server, endpoint, example_store, graph, state, "--chunk", chunk)
+    assert first.exit_code == 3, first.output
+    assert "chunk 4: HTTP 400" in first.output and "is unchanged" in first.output
+    assert _graph_fingerprint(server, graph) == before
+    sent_first = proxy.chunk_uploads()
+    assert len(sent_first) == 3
+
+    proxy.fault, proxy.requests = None, []
+    second = must(_push_through(server, endpoint, example_store, graph, state, "--chunk", chunk))
+    sent_again = proxy.chunk_uploads()
+    assert example_total > 500  # enough chunks of 100 for the test to mean something
+    assert len(sent_again) == -(-example_total // 100) - 3, "chunks acknowledged before the failure were sent again"
+    assert {r.graph for r in sent_again} == {sent_first[0].graph}  # the same temporary graph, continued
+    first_triples = set().union(*map(_triples, sent_first))
+    again_triples = set().union(*map(_triples, sent_again))
+    assert first_triples.isdisjoint(again_triples)
+    assert first_triples | again_triples == {str(q.triple) for q in open_read_only(example_store)}
+    assert "resumed at chunk 4" in second.output
+    assert _graph_fingerprint(server, graph)[0] == example_total
+    assert not state.exists()
+
+
+def test_a_wrong_count_stops_the_push_before_the_swap(server, proxied, tmp_path, previous_store, example_store, example_total):
+    """A chunk lost on the way (acknowledged, never stored): exit 3, the target graph as it was, no swap sent."""
+    proxy, endpoint = proxied
+    graph = "https://example.org/graph/count-check"
+    push(server, "--store", previous_store, "--graph", graph)
+    before = _graph_fingerprint(server, graph)
+    uploads: list[Request] = []
+
+    def lose_the_second_chunk(request: Request):
+        if request.method == "POST" and request.graph is not None:
+            uploads.append(request)
+            if len(uploads) == 2:
+                return 204, b""  # acknowledged, not forwarded
+        return None
+
+    proxy.fault = lose_the_second_chunk
+    state = tmp_path / "state.json"
+    result = _push_through(server, endpoint, example_store, graph, state, "--chunk", "200")
+    assert result.exit_code == 3, result.output
+    assert f"holds {example_total - 200:,} triples, expected {example_total:,}" in result.output and "is unchanged" in result.output
+    assert not any(r.mentions(graph) for r in proxy.requests), "a request touched the target graph"
+    assert _graph_fingerprint(server, graph) == before
+    assert state.exists()  # kept: the rerun resumes (or the user deletes it to start over)
+
+
+def test_the_target_graph_is_untouched_until_the_count_matches(server, proxied, tmp_path, previous_store, example_store, example_total):
+    """Before each request of a push reaches the server, the target still holds its previous
+    triples; the swap is the first request naming it, after a count of the temporary graph that
+    answered the full count."""
+    proxy, endpoint = proxied
+    graph = "https://example.org/graph/untouched-until-counted"
+    push(server, "--store", previous_store, "--graph", graph)
+    before = _graph_fingerprint(server, graph)
+    seen: list[tuple[int, str]] = []
+    proxy.before = lambda request: seen.append(_graph_fingerprint(server, graph))  # read around the proxy
+    must(_push_through(server, endpoint, example_store, graph, tmp_path / "state.json", "--chunk", "200"))
+
+    requests = proxy.requests
+    swap = next(i for i, r in enumerate(requests) if r.mentions(graph))
+    assert requests[swap].update and "MOVE" in requests[swap].update
+    assert seen[: swap + 1] == [before] * (swap + 1)
+    temp = proxy.chunk_uploads()[0].graph
+    counts = [r for r in requests[:swap] if r.query and "COUNT" in r.query.upper()]
+    assert counts and counts[-1].params["default-graph-uri"] == [temp]
+    assert f'"{example_total}"'.encode() in counts[-1].answer
+    expected = sorted(str(q.triple) for q in open_read_only(example_store))
+    assert _graph_fingerprint(server, graph) == (len(expected), hashlib.sha256("\n".join(expected).encode()).hexdigest())
+
+
+def test_a_chunk_failing_past_its_retries_stops_the_push(server, proxied, tmp_path, previous_store, example_store):
+    """5xx every time for one chunk: tried 1 + --retries times, then exit 3 with the target as it was."""
+    proxy, endpoint = proxied
+    graph = "https://example.org/graph/retries-exhausted"
+    push(server, "--store", previous_store, "--graph", graph)
+    before = _graph_fingerprint(server, graph)
+    chunks_seen: list[bytes] = []  # distinct chunk bodies in the order they first came
+    attempts: list[bytes] = []
+
+    def third_chunk_always_503(request: Request):
+        if request.method == "POST" and request.graph is not None:
+            attempts.append(request.body)
+            if request.body not in chunks_seen:
+                chunks_seen.append(request.body)
+            if len(chunks_seen) == 3 and request.body == chunks_seen[2]:
+                return 503, b"unavailable (the test)"
+        return None
+
+    proxy.fault = third_chunk_always_503
+    result = _push_through(server, endpoint, example_store, graph, tmp_path / "state.json", "--chunk", "200",
+                           "--retries", "2", "--backoff", "0.01")
+    assert result.exit_code == 3, result.output
+    assert "chunk 3: HTTP 503" in result.output and "(after 2 retries)" in result.output
+    assert attempts.count(chunks_seen[2]) == 3 and len(chunks_seen) == 3  # no chunk after it was sent
+    assert _graph_fingerprint(server, graph) == before
+
+
+def test_a_store_refusing_move_gets_drop_add_in_one_update(server, proxied, tmp_path, previous_store, example_store):
+    """MOVE refused (as by a store without it): the swap falls back to DROP + ADD + DROP in one request."""
+    proxy, endpoint = proxied
+    graph = "https://example.org/graph/drop-add"
+    push(server, "--store", previous_store, "--graph", graph)
+    proxy.fault = lambda request: (400, b"MOVE not supported (the test)") if (request.update or "").startswith("MOVE") else None
+    result = must(_push_through(server, endpoint, example_store, graph, tmp_path / "state.json"))
+    assert "swap by DROP+ADD" in result.output
+    swaps = [r.update for r in proxy.requests if r.update and r.mentions(graph)]
+    assert len(swaps) == 2 and swaps[0].startswith("MOVE") and "DROP SILENT GRAPH" in swaps[1] and "ADD <" in swaps[1]
+    expected = sorted(str(q.triple) for q in open_read_only(example_store))
+    assert _graph_fingerprint(server, graph) == (len(expected), hashlib.sha256("\n".join(expected).encode()).hexdigest())
+    temp = proxy.chunk_uploads()[0].graph
+    assert RemoteStore(server.endpoint, temp, parse_auth(server.auth, None)).count() == 0  # the temporary graph is gone
 
 
 # ---------------------------------------------------------------- no server needed
@@ -218,8 +385,10 @@ def test_query_forms():
 def test_credentials():
     assert parse_auth(None, "T") == {"Authorization": "Bearer T"}
     assert parse_auth(None, None) is None
-    with pytest.raises(Exception):
+    with pytest.raises(InputError, match="expected user:password"):
         parse_auth("user-without-password", None)
+    with pytest.raises(InputError, match="not both"):
+        parse_auth("u:p", "T")
 
 
 def test_sparql_needs_a_reachable_endpoint():
@@ -237,9 +406,8 @@ def _bindings(body: dict) -> list[dict]:
             for b in body["results"]["bindings"]]
 
 
-def test_serve_fronts_a_remote_store(server, example_store, tmp_path):
+def test_serve_fronts_a_remote_store(server, example_store, example_total, tmp_path):
     import httpx
-    import pyoxigraph as ox
 
     from conftest import free_port
 
@@ -279,7 +447,7 @@ def test_serve_fronts_a_remote_store(server, example_store, tmp_path):
         expected = {str(q.triple) for q in [*local_store.quads_for_pattern(node, None, None), *local_store.quads_for_pattern(None, None, node)]}
         assert served == expected
         void = httpx.get(url + "/.well-known/void", headers={"Accept": "application/n-triples"}, timeout=30)
-        assert void.status_code == 200 and f'<http://rdfs.org/ns/void#triples> "{example_triples(example_store)}"' in void.text
+        assert void.status_code == 200 and f'<http://rdfs.org/ns/void#triples> "{example_total}"' in void.text
         service = httpx.get(url + "/sparql", params={"query": "SELECT * WHERE { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }"}, timeout=30)
         assert service.status_code == 403
     finally:
@@ -292,13 +460,11 @@ def test_serve_remote_refuses_updates():
     assert result.exit_code == 2 and "--allow-update needs --store" in result.output
 
 
-def test_retries_transient_failures(tmp_path, example_store):
+def test_retries_transient_failures(tmp_path, example_store, example_total):
     """A store that answers 503 / 429 now and then, then accepts: every chunk arrives once acknowledged."""
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
     from urllib.parse import parse_qs, urlparse
-
-    import pyoxigraph as ox
 
     from hkg_rdf.push import Pusher
 
@@ -345,11 +511,9 @@ def test_retries_transient_failures(tmp_path, example_store):
         base = f"http://127.0.0.1:{httpd.server_address[1]}"
         messages: list[str] = []
         pusher = Pusher(Endpoints.guess(base + "/query"), None, retries=3, backoff=0.01, echo=messages.append)
-        from hkg_rdf.store import open_read_only
-
         store = open_read_only(example_store)
         result = pusher.push(store, "https://example.org/g", "test", chunk=100, state_path=tmp_path / "state.json")
-        assert result.triples == len(store) and result.chunks == -(-len(store) // 100) and result.swap == "MOVE"
+        assert result.triples == example_total and result.chunks == -(-example_total // 100) and result.swap == "MOVE"
         assert graphs["https://example.org/g"] == {str(q.triple) for q in store}
         assert any("HTTP 503" in m for m in messages) and any("HTTP 429" in m for m in messages)
     finally:

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import ctypes
+import errno
+import mmap
 import multiprocessing
+import os
+import platform
 import socket
+import sys
 import threading
 
 import pyoxigraph as ox
@@ -110,7 +116,10 @@ def test_protocol_requests():
 # ---------------------------------------------------------------- negotiation
 
 
-@pytest.mark.parametrize("accept, offers, expected", [
+# RFC 9110 section 12.5.1: each offer takes the q of the MOST SPECIFIC range matching it, wherever
+# that range stands in the header; q=0 means "not acceptable"; ties go to the server's order.
+RFC9110_PRECEDENCE = [
+    # what clients send: browsers, SPARQL libraries, a missing header
     (None, media.SOLUTION_TYPES, media.SPARQL_JSON),
     ("*/*", media.GRAPH_TYPES, media.TURTLE),
     ("application/sparql-results+xml", media.SOLUTION_TYPES, media.SPARQL_XML),
@@ -122,14 +131,68 @@ def test_protocol_requests():
     ("text/*;q=0.4, application/n-triples;q=0.5", media.GRAPH_TYPES, media.NTRIPLES),
     ("image/png", media.SOLUTION_TYPES, None),
     ("text/turtle;q=0", media.GRAPH_TYPES, None),
-])
-def test_negotiation(accept, offers, expected):
+    # a less specific range first, a more specific one with a higher q after it
+    ("text/*;q=0.5, text/html", media.SOLUTION_TYPES, media.HTML),
+    ("*/*;q=0.1, text/turtle", media.GRAPH_TYPES, media.TURTLE),
+    ("*/*;q=0.1, application/*;q=0.5, application/n-triples;q=0.2", media.GRAPH_TYPES, media.JSONLD),
+    ("application/*;q=0.3, */*;q=0.9, application/rdf+xml", media.GRAPH_TYPES, media.RDFXML),
+    ("*/*, text/*;q=0.2", media.GRAPH_TYPES, media.NTRIPLES),  # type/* is more specific than */*
+    ("application/*;q=0.9, application/json;q=0.3, text/csv;q=0.5", media.SOLUTION_TYPES, media.SPARQL_XML),  # an alias beats type/*
+    # ... and a more specific one with a LOWER q overrides the wildcard it falls under
+    ("*/*, text/turtle;q=0.2", media.GRAPH_TYPES, media.NTRIPLES),
+    ("text/*, text/csv;q=0.1", media.SOLUTION_TYPES, media.TSV),
+    # q=0 excludes, even when a wildcard would accept
+    ("*/*, text/turtle;q=0", media.GRAPH_TYPES, media.NTRIPLES),
+    ("text/turtle;q=0, */*;q=0.1", media.GRAPH_TYPES, media.NTRIPLES),
+    ("application/*;q=0, */*", media.GRAPH_TYPES, media.TURTLE),
+    ("application/*;q=0, text/*;q=0", media.SOLUTION_TYPES, None),
+    ("*/*;q=0", media.GRAPH_TYPES, None),
+    ("*/*;q=0.5, application/sparql-results+json;q=0, application/sparql-results+xml;q=0", media.SOLUTION_TYPES, media.CSV),
+    # an exact name beats an alias for the same format; the alias beats a wildcard
+    ("application/json;q=0.5, application/sparql-results+json;q=0.2, application/sparql-results+xml;q=0.3", media.SOLUTION_TYPES, media.SPARQL_XML),
+    ("*/*;q=0.4, application/json;q=0.6, text/csv;q=0.5", media.SOLUTION_TYPES, media.SPARQL_JSON),
+    # equal q: the server's order decides, not the header's
+    ("application/n-triples;q=0.8, text/turtle;q=0.8", media.GRAPH_TYPES, media.TURTLE),
+    ("text/tab-separated-values, text/csv", media.SOLUTION_TYPES, media.CSV),
+    # names and parameters are case-insensitive; media-type parameters do not hide the q
+    ("TEXT/Turtle;Q=0.5, application/n-triples;q=0.4", media.GRAPH_TYPES, media.TURTLE),
+    ("text/turtle;charset=utf-8;q=0.3, application/n-triples;q=0.2", media.GRAPH_TYPES, media.TURTLE),
+    # no q means q=1; q out of range is clamped, an unreadable q is 0
+    ("application/n-triples, text/turtle;q=1.0", media.GRAPH_TYPES, media.TURTLE),
+    ("text/turtle;q=1.5, application/n-triples;q=0.9", media.GRAPH_TYPES, media.TURTLE),
+    ("application/n-triples;q=1.5, text/turtle", media.GRAPH_TYPES, media.TURTLE),
+    ("text/turtle;q=abc, application/n-triples;q=0.1", media.GRAPH_TYPES, media.NTRIPLES),
+    # a bare type is read as type/* (sent by some old clients)
+    ("text, application/ld+json;q=0.5", media.GRAPH_TYPES, media.TURTLE),
+    # empty members are ignored; nothing usable means no preference
+    ("text/turtle;q=0.1,, ,application/n-triples;q=0.2", media.GRAPH_TYPES, media.NTRIPLES),
+    (",,", media.GRAPH_TYPES, media.TURTLE),
+    ("   ", media.SOLUTION_TYPES, media.SPARQL_JSON),
+]
+
+
+@pytest.mark.parametrize("accept, offers, expected", RFC9110_PRECEDENCE)
+def test_negotiation_precedence_by_specificity_and_q(accept, offers, expected):
     assert media.negotiate(accept, offers) == expected
+    assert media.choose(None, accept, offers) == expected  # no ?format=: Accept decides
 
 
 def test_format_parameter_overrides_accept():
     assert media.choose("csv", "application/sparql-results+json", media.SOLUTION_TYPES) == media.CSV
     assert media.choose("ttl", None, media.SOLUTION_TYPES) is None
+
+
+@pytest.mark.parametrize("format_param, offers, expected", [
+    ("TSV", media.SOLUTION_TYPES, media.TSV),  # short names, any case
+    ("application/sparql-results+xml", media.SOLUTION_TYPES, media.SPARQL_XML),  # a media type
+    ("Text/Turtle", media.GRAPH_TYPES, media.TURTLE),
+    ("application/json", media.SOLUTION_TYPES, media.SPARQL_JSON),  # an alias
+    ("Application/JSON", media.SOLUTION_TYPES, media.SPARQL_JSON),
+    ("image/png", media.SOLUTION_TYPES, None),
+    ("application/sparql-results+json", media.GRAPH_TYPES, None),  # not an offer of this kind
+])
+def test_format_parameter_names(format_param, offers, expected):
+    assert media.choose(format_param, "*/*", offers) == expected
 
 
 # ---------------------------------------------------------------- the sandbox
@@ -197,7 +260,7 @@ def _sandboxed_child(port: int, results) -> None:
 
 def test_pyoxigraph_would_fetch_a_service_url(listener):
     """The reason for the check and the sandbox: pyoxigraph connects to any SERVICE IRI."""
-    with pytest.raises(Exception):
+    with pytest.raises(OSError):  # the listener closes without an answer
         list(ox.Store().query(f"SELECT * WHERE {{ SERVICE <http://127.0.0.1:{listener.port}/sparql> {{ ?s ?p ?o }} }}"))
     assert any(b"POST /sparql" in c for c in listener.connections)
 
@@ -214,3 +277,114 @@ def test_a_sandboxed_worker_cannot_reach_any_host(listener):
     assert outcome["service"] != "answered"
     assert outcome["unix"] == "ok"
     assert listener.connections == []
+
+
+# ---------------------------------------------------------------- each seccomp rule, one syscall family at a time
+
+SANDBOX_X86_64 = platform.machine() == "x86_64" and sys.platform.startswith("linux")
+_AF = {"inet": socket.AF_INET, "inet6": socket.AF_INET6, "netlink": socket.AF_NETLINK, "packet": socket.AF_PACKET, "unix": socket.AF_UNIX}
+# x86-64 numbers (asm/unistd_64.h): socket 41, io_uring_setup 425; an x32 call sets bit 30 (__X32_SYSCALL_BIT)
+_SOCKET, _IO_URING_SETUP, _X32 = 41, 425, 0x40000000
+# i386 socket (asm/unistd_32.h: 359) through ``int 0x80`` from this 64-bit process:
+# push rbx; mov eax, 359; mov ebx, AF_INET; mov ecx, SOCK_STREAM; xor edx, edx; int 0x80; pop rbx; ret
+_INT80_SOCKET = bytes.fromhex("53" "b867010000" "bb02000000" "b901000000" "31d2" "cd80" "5b" "c3")
+
+
+def _outcome(result: int, error: int) -> str:
+    """'allowed' (the call returned a descriptor) or the errno name it failed with."""
+    if result >= 0:
+        os.close(result)
+        return "allowed"
+    return errno.errorcode.get(error, str(error))
+
+
+def _syscall(number: int, *args: int) -> str:
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    result = libc.syscall(ctypes.c_long(number), *(ctypes.c_long(a) for a in args))
+    return _outcome(result, ctypes.get_errno())
+
+
+def _int80_socket() -> str:
+    """An i386 ``socket()`` via ``int 0x80``, in a forked child (a kernel without ia32 emulation kills it)."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = mmap.mmap(-1, mmap.PAGESIZE, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+        code.write(_INT80_SOCKET)
+        call = ctypes.CFUNCTYPE(ctypes.c_int)(ctypes.addressof(ctypes.c_char.from_buffer(code)))
+        result = call()  # the raw return: a descriptor, or minus the errno
+        os.write(write, _outcome(result, -result).encode() if result < 0 else b"allowed")
+        os._exit(0)
+    os.close(write)
+    _, status = os.waitpid(pid, 0)
+    answer = os.read(read, 100).decode()
+    os.close(read)
+    return answer or f"killed by signal {os.WTERMSIG(status)}"
+
+
+def _probe_child(sandbox: bool, results) -> None:
+    """Like a worker: sandbox this process, then try each syscall family the filter has a rule for."""
+    from hkg_rdf.serve.sandbox import forbid_network
+
+    outcome = {"sandboxed": forbid_network() if sandbox else False}
+    for name, family in _AF.items():
+        kind = socket.SOCK_RAW if name in ("netlink", "packet") else socket.SOCK_STREAM
+        outcome[f"socket {name}"] = _syscall(_SOCKET, family, kind, 0)
+    outcome["socket inet, x32 ABI"] = _syscall(_X32 | _SOCKET, socket.AF_INET, socket.SOCK_STREAM, 0)
+    params = ctypes.create_string_buffer(120)  # struct io_uring_params, zeroed
+    outcome["io_uring_setup"] = _syscall(_IO_URING_SETUP, 1, ctypes.addressof(params))
+    outcome["socket inet, i386 ABI"] = _int80_socket()
+    seen = {}
+    thread = threading.Thread(target=lambda: seen.update(t=_syscall(_SOCKET, socket.AF_INET, socket.SOCK_STREAM, 0)))
+    thread.start()
+    thread.join()
+    outcome["socket inet, from a thread started later"] = seen["t"]
+    results.put(outcome)
+
+
+def _probe(sandbox: bool) -> dict[str, str]:
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    child = context.Process(target=_probe_child, args=(sandbox, results))
+    child.start()
+    outcome = results.get(timeout=60)
+    child.join(10)
+    return outcome
+
+
+@pytest.mark.skipif(not SANDBOX_X86_64, reason="the seccomp filter's rules are checked on Linux x86-64")
+def test_each_seccomp_rule_denies_exactly_its_syscall_family():
+    """Every rule of the filter, tried as a worker would: denied with the filter's own EACCES.
+
+    The same probes without the filter show that each denial is the filter's doing (a removed
+    rule would let the call through or fail otherwise, e.g. ENOSYS for x32, EPERM for io_uring
+    under a container's profile), so a filter missing any one rule fails this test.
+    """
+    free, sandboxed = _probe(sandbox=False), _probe(sandbox=True)
+    assert sandboxed.pop("sandboxed") is True and free.pop("sandboxed") is False
+    denied = {probe: "EACCES" for probe in free if probe != "socket unix"}
+    assert sandboxed == {**denied, "socket unix": "allowed"}
+    assert free["socket unix"] == free["socket inet"] == "allowed"
+    assert all(result != "EACCES" for result in free.values()), free
+
+
+def _unsupported_child(machine: str, system: str, results) -> None:
+    from hkg_rdf.serve import sandbox
+
+    sandbox.platform.machine = lambda: machine
+    sandbox.sys.platform = system
+    outcome = sandbox.forbid_network()
+    results.put((outcome, _syscall(_SOCKET, socket.AF_INET, socket.SOCK_STREAM, 0)))
+
+
+@pytest.mark.parametrize("machine, system", [("sparc64", "linux"), ("x86_64", "darwin"), ("riscv64", "freebsd14")])
+def test_no_seccomp_filter_where_it_is_not_supported_and_the_caller_is_told(machine, system):
+    """Elsewhere than Linux on x86-64 / aarch64 no filter is installed, and forbid_network says so (False)."""
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    child = context.Process(target=_unsupported_child, args=(machine, system, results))
+    child.start()
+    installed, socket_call = results.get(timeout=60)
+    child.join(10)
+    assert installed is False and socket_call == "allowed"

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO, invoke, must, read_json, run_module, store_triples, write_json
 
+from hkg_rdf.errors import InputError
 from hkg_rdf.store import open_read_only
 
 HKG = "https://w3id.org/huggingkg/ontology#"
@@ -94,6 +95,15 @@ def _wait_for_new_version(store: Path, old: list[str], proc: subprocess.Popen, t
     raise AssertionError("no new version directory appeared")
 
 
+def _wait_for(condition, proc: subprocess.Popen, what: str, timeout: float = 120) -> None:
+    """Poll until ``condition()`` holds while ``proc`` runs (the load is well under way once it wrote data)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert proc.poll() is None, f"the load ended before {what}: {proc.communicate()}"
+        assert time.monotonic() < deadline, f"no {what} after {timeout} s"
+        time.sleep(0.01)
+
+
 def _start_load(source: Path, store: Path, *options: str) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "hkg_rdf", "load", str(source), "--store", str(store), *options],
@@ -136,7 +146,7 @@ def test_a_load_killed_midway_leaves_the_previous_content(loaded_store, generate
     proc = _start_load(big, loaded_store)
     try:
         leftover = _wait_for_new_version(loaded_store, versions_before, proc)
-        time.sleep(0.5)  # well into the bulk load
+        _wait_for(lambda: any((loaded_store / leftover).glob("bulk-*.sst")), proc, "a first bulk-loaded SST file")
         assert proc.poll() is None, "the load finished before it could be killed"
         os.kill(proc.pid, signal.SIGKILL)
     finally:
@@ -252,6 +262,117 @@ def test_readers_opening_the_store_during_swaps_never_fail(loaded_store, example
     assert errors == [] and len(swaps) == 12
     assert failures == []
     assert opened > 12
+
+
+class SwapWatcher:
+    """At every file-system step of a load (caught by an audit hook) and at points the loader
+    chooses, open the store afresh as a reader does and record which content it serves.
+
+    Deterministic: no thread, no timing, every step the load takes is looked at. A swap
+    that is not atomic (``current`` missing or dangling for one step) or that makes a
+    half-written version live shows up as an observation that is neither before nor after.
+    """
+
+    EVENTS = frozenset({"os.rename", "os.remove", "os.rmdir", "os.symlink", "os.link", "os.truncate", "shutil.rmtree", "os.mkdir", "open"})
+    _installed = False
+    active: SwapWatcher | None = None
+
+    def __init__(self, store: Path, contents: dict[frozenset[str], str]):
+        self.store, self.contents, self.seen = store, contents, []
+        self._busy = False
+        if not SwapWatcher._installed:  # audit hooks cannot be removed: one, inert unless a watcher is active
+            sys.addaudithook(lambda event, args: SwapWatcher.active and SwapWatcher.active._event(event, args))
+            SwapWatcher._installed = True
+
+    def __enter__(self) -> SwapWatcher:
+        SwapWatcher.active = self
+        return self
+
+    def __exit__(self, *exc) -> None:
+        SwapWatcher.active = None
+
+    def _event(self, event: str, args: tuple) -> None:
+        if event in self.EVENTS and not (event == "open" and str(args[0]).startswith(str(self.store))):
+            self.look(event)
+
+    def look(self, where: str) -> None:
+        if self._busy:
+            return
+        self._busy = True
+        try:
+            try:
+                served = frozenset(str(q) for q in open_read_only(self.store))
+                self.seen.append((where, self.contents.get(served, f"other content ({len(served)} quads)")))
+            except Exception as error:  # noqa: BLE001 - any failure to read is the finding
+                self.seen.append((where, f"unreadable: {error}"))
+        finally:
+            self._busy = False
+
+    def states(self) -> list[str]:
+        return [state for _, state in self.seen]
+
+
+def _two_step_loader(triples: list[str], watcher: SwapWatcher):
+    """A loader that writes half, lets the watcher look, then writes the rest."""
+    import pyoxigraph as ox
+
+    def loader(store: ox.Store) -> None:
+        half = len(triples) // 2
+        for part in (triples[:half], triples[half:]):
+            store.load("\n".join(part).encode(), ox.RdfFormat.N_TRIPLES)
+            store.flush()
+            watcher.look("inside the loader")
+    return loader
+
+
+@pytest.mark.parametrize("replace", [True, False])
+def test_a_reader_racing_a_swap_sees_the_old_or_the_new_version_never_a_gap(loaded_store, replace):
+    from hkg_rdf.store import load_atomically
+
+    old = store_triples(loaded_store)
+    extra = [f"<http://example.org/s{i}> <http://example.org/p> \"{i}\" ." for i in range(500)]
+    new = frozenset(str(q) for q in _quads(extra)) | (frozenset() if replace else old)
+    earlier_reader = open_read_only(loaded_store)
+    with SwapWatcher(loaded_store, {old: "old", new: "new"}) as watcher:
+        watcher.look("before the load")
+        load_atomically(loaded_store, _two_step_loader(extra, watcher), replace=replace)
+        watcher.look("after the load")
+    states = watcher.states()
+    assert set(states) == {"old", "new"}, watcher.seen
+    flip = states.index("new")
+    assert states == ["old"] * flip + ["new"] * (len(states) - flip), watcher.seen  # one switch, never back
+    assert ("os.rename", "old") in watcher.seen[:flip], watcher.seen  # the switch is the rename itself
+    assert [w for w, s in watcher.seen if w == "inside the loader"] and all(
+        s == "old" for w, s in watcher.seen if w == "inside the loader"), watcher.seen
+    assert frozenset(str(q) for q in earlier_reader) == old  # a reader opened before keeps its version
+    assert versions(loaded_store) == [live(loaded_store)]
+
+
+def test_a_loader_failing_after_writing_leaves_every_reader_on_the_old_version(loaded_store):
+    from hkg_rdf.store import load_atomically
+
+    old = store_triples(loaded_store)
+    live_before = live(loaded_store)
+    extra = [f"<http://example.org/s{i}> <http://example.org/p> \"{i}\" ." for i in range(100)]
+
+    with SwapWatcher(loaded_store, {old: "old"}) as watcher:
+        written = _two_step_loader(extra, watcher)
+
+        def failing(store):
+            written(store)
+            raise InputError("test", "the loader fails after writing everything")
+
+        with pytest.raises(InputError, match="fails after writing"):
+            load_atomically(loaded_store, failing)
+        watcher.look("after the failure")
+    assert set(watcher.states()) == {"old"}, watcher.seen
+    assert live(loaded_store) == live_before and versions(loaded_store) == [live_before]
+
+
+def _quads(lines: list[str]):
+    import pyoxigraph as ox
+
+    return [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in ox.parse("\n".join(lines).encode(), ox.RdfFormat.N_TRIPLES)]
 
 
 # ---------------------------------------------------------------- (e) concurrent loads

@@ -80,7 +80,7 @@ class StoreHandle:
             path = live_path(self.store_dir)
             if path == self.path:
                 return self._store
-            self._store = None
+            self._store, self.path = None, None  # a failed open must not leave the old path cached with no store
             try:
                 self._store = ox.Store.read_only(str(path))
                 self.path = path

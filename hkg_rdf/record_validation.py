@@ -18,9 +18,16 @@ validator itself, with the same results `validate --store` gives; a constraint l
 report only when every triple it could apply to was checked here.
 
 Soundness rests on one fact, checked for every record: the converter's output holds exactly
-the triples accounted for here (one rdf:type, one per field value, one per derived link, one
-per edge). Any other line the converter writes (a new kind of triple) marks the whole run
-unproven, and the full shapes graph is then run on the store.
+the triples accounted for here. Those are the record's own (its rdf:type, one per field value,
+one per license link, one per edge), which the checks read, and the *extra* ones the converter
+derives (:class:`Extra`: standard-term types and predicates, page links, author-position nodes,
+the task hierarchy, the concept preamble, the VoID description), which no check reads. The
+planner leaves open (to the store) every shape an extra triple could touch: a property shape
+whose path is an extra predicate, a shape targeting an extra class or the subjects of an extra
+predicate, a closed shape whose focus type gets an extra predicate it does not allow; an extra
+rdfs:subClassOf (it would change every class target) opens everything. Any other line the
+converter writes (a new kind of triple) marks the whole run unproven, and the full shapes graph
+is then run on the store.
 """
 
 from __future__ import annotations
@@ -40,7 +47,7 @@ from .iris import IriMinter
 from .records import Edge, Entity
 from .report import Report
 from .triples import Terms, TripleMaker, canonical_datetime
-from .vocab import RDF, RDF_TYPE, RDFS, SHAPES_FILE, XSD, XSD_DATETIME, XSD_STRING, EntityType, Field, Vocabulary, data_path, vocabulary
+from .vocab import RDF, RDF_TYPE, RDFS, SKOS, SHAPES_FILE, XSD, XSD_DATETIME, XSD_STRING, EntityType, Field, Vocabulary, data_path, vocabulary
 
 SH = "http://www.w3.org/ns/shacl#"
 #: Structure and metadata: kept for every shape in a reduced graph, never a constraint themselves.
@@ -229,15 +236,79 @@ class TypePlan:
     edges: dict[str, set[Constraint]] = field(default_factory=dict)  # relation name -> fail when an edge is written
 
 
+@dataclass
+class Extra:
+    """The triples a conversion writes that no record check reads (decided once, from the maker's tables)."""
+
+    on_type: dict[str, set[str]]  # segment -> extra predicates whose subject is an entity of that type
+    predicates: set[str]  # every extra predicate, whatever its subject (author nodes, concepts too)
+    classes: set[str]  # every class an extra rdf:type gives
+
+    @classmethod
+    def of(cls, maker: TripleMaker) -> Extra:
+        vocab, align_types = maker.vocab, maker._types
+        on_type = {t.segment: set() for t in vocab.types}
+        predicates, classes = set(), set()
+
+        def named(predicates: list[str]) -> list[str]:
+            return [p.strip().strip("<>") for p in predicates]
+
+        def typed(lines: list[str]) -> list[str]:
+            return [line.split()[1].strip("<>") for line in lines]
+
+        for t in vocab.types:
+            mine = on_type[t.segment]
+            classes.update(typed(maker._type_lines[t.segment])[1:])
+            mine.update(prop for prop, _ in t.links)
+            for f in t.fields:
+                if f.items:
+                    mine.update(named(maker._item_props[f.items.link]))
+                    classes.update(typed(align_types(f.items.cls)))
+                    predicates.update([RDF_TYPE, f.items.user] + named(maker._item_props[f.items.position]) + named(maker._props[f.prop]))
+                else:
+                    mine.update(named(maker._props[f.prop])[1:])
+                    if f.link_prop:
+                        mine.update(named(maker._props[f.link_prop])[1:])
+            if t.segment == maker._task_segment:
+                mine.update(SKOS + n for n in ("inScheme", "notation", "broader"))
+        for r in vocab.relations:
+            subject, obj = (r.object, r.subject) if r.inverse else (r.subject, r.object)
+            for prop, reverse in maker._edges[r.name]:
+                on_type[(obj if reverse else subject).segment].add(prop)
+        for mine in on_type.values():
+            predicates |= mine
+        for t in _parsed(vocab.preamble):  # concepts, on nodes of no entity type (CheckingTripleMaker checks that)
+            predicates.add(t.predicate.value)
+            if t.predicate.value == RDF_TYPE:
+                classes.add(t.object.value)
+        return cls(on_type, predicates, classes)
+
+
 class Planner:
     """Reads the shapes graph and decides, per entity type and value source, what each constraint needs."""
 
-    def __init__(self, shapes: ShapesGraph, vocab: Vocabulary, keep_dangling: bool):
+    def __init__(self, shapes: ShapesGraph, vocab: Vocabulary, keep_dangling: bool, extra: Extra | None = None):
         self.index, self.vocab, self.keep_dangling = shapes.index(), vocab, keep_dangling
         self.shapes = shapes.shapes()
         self.open: set[Constraint] = set()
         self.plans = {t.segment: TypePlan() for t in vocab.types}
         self.all = shapes.constraints()
+        self.extra = extra or Extra.of(TripleMaker(IriMinter(), Report(), vocab))
+        self.paths = {o.value for (_, p), objects in self.index.items() if p == SH + "path" for o in objects if isinstance(o, ox.NamedNode)}
+        self.subject_targets = {o.value for (_, p), objects in self.index.items() if p == SH + "targetSubjectsOf" for o in objects}
+        self.class_targets = {o.value for (_, p), objects in self.index.items() if p == SH + "targetClass" for o in objects}
+
+    def touches(self, predicates: set[str], classes: set[str]) -> bool:
+        """Could triples with these predicates and classes change what some shape checks?"""
+        return bool(predicates & (self.paths | self.subject_targets | {RDFS + "subClassOf"}) or classes & self.class_targets)
+
+    def _touched(self, shape: str) -> bool:
+        """Does an extra triple reach this shape's focus nodes or, for a property shape, its path?"""
+        path = self.one(shape, "path")
+        targets = {o.value for o in self.values(shape, "targetSubjectsOf")}
+        classes = {o.value for o in self.values(shape, "targetClass")}
+        return bool((isinstance(path, ox.NamedNode) and path.value in self.extra.predicates)
+                    or targets & self.extra.predicates or classes & self.extra.classes)
 
     def values(self, subject: str, predicate: str) -> list:
         return self.index.get((subject, SH + predicate if not predicate.startswith("http") else predicate), [])
@@ -248,7 +319,7 @@ class Planner:
 
     def plan(self) -> tuple[dict[str, TypePlan], set[Constraint]]:
         unknown = {p for (_, p) in self.index if p.startswith(SH) and p not in KNOWN}
-        if unknown or any(p == SH + "deactivated" for (_, p) in self.index):
+        if unknown or any(p == SH + "deactivated" for (_, p) in self.index) or RDFS + "subClassOf" in self.extra.predicates:
             return self.plans, set(self.all) | {("*", "*")}  # the store validator decides everything
         for shape in self.shapes:
             self._shape(shape)
@@ -271,7 +342,7 @@ class Planner:
         return focus
 
     def _sources(self, entity_type: EntityType, prop: str) -> list[Source]:
-        sources = [Source("field", f) for f in entity_type.fields if f.prop == prop]
+        sources = [Source("field", f) for f in entity_type.fields if f.prop == prop and not f.items]  # items: on their own nodes
         sources += [Source("link", f) for f in entity_type.fields if f.link_prop == prop]
         for r in self.vocab.relations:
             subject, obj = (r.object, r.subject) if r.inverse else (r.subject, r.object)
@@ -292,10 +363,13 @@ class Planner:
             return
         path = self.one(shape, "path")
         focus = self._focus(shape)
+        if self._touched(shape):
+            self.open |= constraints  # extra triples reach its focus nodes or its path
+            return
         if path is not None:
             parent_shapes = [s for (s, p), objects in self.index.items() if p == SH + "property" and any(_key(o) == shape for o in objects)]
             parent_focus = [self._focus(p) for p in parent_shapes]
-            if focus or any(f is None or any(c for _, c in f) for f in parent_focus) or not isinstance(path, ox.NamedNode):
+            if any(self._touched(p) for p in parent_shapes) or focus or any(f is None or any(c for _, c in f) for f in parent_focus) or not isinstance(path, ox.NamedNode):
                 self.open |= constraints  # own targets, conditional or other parent targets, a path expression
                 return
             focus = [pair for f in parent_focus for pair in f]
@@ -342,7 +416,7 @@ class Planner:
                 self.open.add(constraint)
                 return
             allowed = self._allowed(shape)
-            if allowed is None:
+            if allowed is None or any(self.extra.on_type[t.segment] - allowed for t, _ in focus):
                 self.open.add(constraint)
                 return
             for entity_type, _ in focus:
@@ -387,7 +461,7 @@ class Planner:
         return items
 
     def _emitted(self, entity_type: EntityType) -> set[str]:
-        props = {RDF_TYPE} | {f.prop for f in entity_type.fields} | {f.link_prop for f in entity_type.fields if f.link_prop}
+        props = {RDF_TYPE} | {f.prop for f in entity_type.fields if not f.items} | {f.link_prop for f in entity_type.fields if f.link_prop}
         return props | {r.prop for r in self.vocab.relations if (r.object if r.inverse else r.subject) is entity_type}
 
     def _attach(self, entity_type: EntityType, prop: str, source: Source, constraint: Constraint, verdict: object) -> None:
@@ -446,9 +520,9 @@ class Planner:
                 lexical = _lexical(source.field)
                 return lambda item: regex.search(lexical(item)) is not None
             if source.kind == "link":
-                if all(regex.search(iri) for iri in self.vocab.spdx.values()):
+                if all(regex.search(iri) for iri in self.vocab.licenses.values()):
                     return Verdict.HOLDS
-                return lambda item: regex.search(self.vocab.spdx[item]) is not None
+                return lambda item: regex.search(self.vocab.licenses[item]) is not None
             if source.kind in ("type", "node"):
                 return Verdict.HOLDS if regex.search(source.object_class or "") and source.kind == "type" else None
             return None
@@ -518,11 +592,30 @@ class CheckingTripleMaker(TripleMaker):
     def __init__(self, minter: IriMinter, report: Report, shapes: ShapesGraph, keep_dangling: bool, vocab: Vocabulary | None = None,
                  terms: Terms = Terms()):
         super().__init__(minter, report, vocab, terms)
-        self.plans, open_ = Planner(shapes, self.vocab, keep_dangling).plan()
+        self.extra = Extra.of(self)
+        planner = Planner(shapes, self.vocab, keep_dangling, self.extra)
+        self.plans, open_ = planner.plan()
         self.proof = Proof(set(open_))
+        self._touches = planner.touches
         self._seen_types: set[str] = set()
         self._seen_relations: set[str] = set()
-        self._spdx = self.vocab.spdx
+        self._spdx = self.vocab.licenses  # every license label the converter links to an IRI
+        self._counts = {t.segment: self._line_counts(t) for t in self.vocab.types}
+        self._edge_lines = {name: 1 + len(extra) for name, extra in self._edges.items()}
+        if any(self.minter.parse(t.subject.value, self.vocab) for t in _parsed(self.vocab.preamble)):
+            self._unaccounted("the concept preamble describes entities of the graph")
+
+    def _line_counts(self, entity_type: EntityType) -> tuple[int, list[tuple[str, bool, int, int]]]:
+        """Lines per record (type lines and page links) and, per field, per value (and per linked license)."""
+        fields = []
+        for f in entity_type.fields:
+            if f.items:
+                items = f.items
+                per = len(self._item_props[items.link]) + len(self._types(items.cls)) + len(self._item_props[items.position]) + len(self._props[f.prop])
+            else:
+                per = len(self._props[f.prop])
+            fields.append((f.name, f.is_list, per, len(self._props[f.link_prop]) if f.link_prop else 0))
+        return len(self._type_lines[entity_type.segment]) + len(entity_type.links), fields
 
     def _unaccounted(self, what: str) -> None:
         if self.proof.complete:
@@ -542,7 +635,7 @@ class CheckingTripleMaker(TripleMaker):
         values[entity_type.key.name] = entity_id
         record = Entity(entity_type, entity_id, values)
         self._check(record)
-        if text.count("\n") != 2 or self._expected_lines(record) != 2:
+        if text.count("\n") != self._expected_lines(record):
             self._unaccounted(f"{entity_type.segment} {entity_id!r}: a node became other triples than its type and key")
         return text
 
@@ -553,8 +646,18 @@ class CheckingTripleMaker(TripleMaker):
             self._seen_relations.add(name)
             subject_type = edge.relation.object if edge.relation.inverse else edge.relation.subject
             self.proof.open |= self.plans[subject_type.segment].edges.get(name, set())
-        if text.count("\n") != 1:
-            self._unaccounted(f"{name}: an edge became more than one triple")
+        lines, expected = text.count("\n"), self._edge_lines[name]
+        if lines != expected and not (lines == expected + 1 and name in self._users and text.rsplit("\n", 2)[-2].split(" ", 2)[1] == f"<{self._users[name].user}>"):
+            self._unaccounted(f"{name}: an edge became other triples than its own and the ones the alignment entails")
+        return text
+
+    def description(self, source: Path) -> str:
+        """The VoID description: it must not reach any shape (it is written after the plan was made)."""
+        text = super().description(source)
+        triples = _parsed(text)
+        if self._touches({t.predicate.value for t in triples}, {t.object.value for t in triples if t.predicate.value == RDF_TYPE}) \
+                or any(self.minter.parse(t.subject.value, self.vocab) for t in triples):
+            self._unaccounted("the conversion's description reaches a shape")
         return text
 
     def _check(self, entity: Entity) -> None:
@@ -599,17 +702,25 @@ class CheckingTripleMaker(TripleMaker):
         return len(found)
 
     def _expected_lines(self, entity: Entity) -> int:
-        """The triples accounted for: the type, one per field value, one per derived link."""
-        lines = 1
-        for f in entity.type.fields:
-            value = entity.values[f.name]
+        """The triples accounted for: the record's (type, field values, license links) and the extra ones."""
+        lines, fields = self._counts[entity.type.segment]
+        values = entity.values
+        for name, is_list, per, per_link in fields:
+            value = values[name]
             if value is None:
                 continue
-            items = value if f.is_list else (value,)
-            lines += len(items)
-            if f.link_prop:
-                lines += sum(1 for i in items if i in self._spdx)
+            items = value if is_list else (value,)
+            lines += per * len(items)
+            if per_link:
+                lines += per_link * sum(1 for i in items if i in self._spdx)
+        if entity.type.segment == self._task_segment:
+            scheme = self.vocab.tasks
+            lines += 2 + (entity.id in scheme.modality) + len(scheme.subtasks.get(entity.id, ()))
         return lines
+
+
+def _parsed(text: str) -> list[ox.Triple]:
+    return [ox.Triple(q.subject, q.predicate, q.object) for q in ox.parse(text.encode(), format=ox.RdfFormat.N_TRIPLES)]
 
 
 def everything(shapes: ShapesGraph) -> Proof:

@@ -188,11 +188,16 @@ def test_format_parameter_overrides_accept():
     ("Text/Turtle", media.GRAPH_TYPES, media.TURTLE),
     ("application/json", media.SOLUTION_TYPES, media.SPARQL_JSON),  # an alias
     ("Application/JSON", media.SOLUTION_TYPES, media.SPARQL_JSON),
-    ("image/png", media.SOLUTION_TYPES, None),
-    ("application/sparql-results+json", media.GRAPH_TYPES, None),  # not an offer of this kind
+    ("image/png", media.SOLUTION_TYPES, media.SPARQL_JSON),  # unknown here: Accept (*/*) decides
+    ("application/sparql-results+json", media.GRAPH_TYPES, media.JSONLD),  # a result format's name means its kind's JSON
 ])
 def test_format_parameter_names(format_param, offers, expected):
     assert media.choose(format_param, "*/*", offers) == expected
+
+
+def test_an_unknown_format_parameter_leaves_the_choice_to_accept():
+    assert media.choose("image/png", "text/csv", media.SOLUTION_TYPES) == media.CSV
+    assert media.choose("image/png", "image/gif", media.SOLUTION_TYPES) is None
 
 
 # ---------------------------------------------------------------- the sandbox

@@ -555,6 +555,7 @@ def test_cogdl_node_dataset_reads_the_export(exports):
 
     out = exports / "gen" / "classification"
     stats = json.loads((out / "stats.json").read_text())
+    assert (out / "huggingface.pt").read_bytes() == (out / "huggingface_binary.pt").read_bytes()  # tune_huggingface.py's name
     for features in ("binary", "tfidf"):
         data = torch.load(out / f"huggingface_{features}.pt")
         if stats["torch_export"] == "dict":  # without CogDL: Graph's keyword arguments

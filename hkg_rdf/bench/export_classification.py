@@ -16,6 +16,7 @@ Written under OUT/::
     huggingface_binary.pt huggingface_tfidf.pt   only with torch: one per feature type as
                     HuggingBench ships them; a cogdl.data.Graph when CogDL imports, else a
                     dict of the same tensors (``Graph(**torch.load(path))`` makes the Graph)
+    huggingface.pt  the binary one again (a hard link): the name tune_huggingface.py opens
     stats.json
 
 Features are computed here, offline, from the graph alone (no model downloads):
@@ -28,6 +29,7 @@ tfidf   sublinear TF-IDF of text.tsv over the 256 terms found in most training n
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections import Counter
 from pathlib import Path
@@ -168,6 +170,17 @@ def tfidf_features(texts: list[str], train: list[int]):
     return (diags(1 / np.maximum(norms, 1e-12)) @ x).astype(np.float32).tocsr(), terms
 
 
+def _link(source: Path, name: Path) -> None:
+    """``name`` as a second name of ``source`` (a copy where the file system has no hard links)."""
+    import shutil
+
+    name.unlink(missing_ok=True)
+    try:
+        os.link(source, name)
+    except OSError:
+        shutil.copyfile(source, name)
+
+
 def _write_torch(out: Path, arrays: dict) -> str | None:
     """One ``huggingface_<features>.pt`` per feature type: a cogdl Graph if CogDL imports, a dict
     of tensors (Graph's keyword arguments) with torch alone; None without torch."""
@@ -188,4 +201,5 @@ def _write_torch(out: Path, arrays: dict) -> str | None:
         fields = {"x": torch.from_numpy(x if isinstance(x, np.ndarray) else x.toarray()), **shared}
         torch.save(Graph(**fields) if Graph else fields, out / f"huggingface_{features}.pt")
         del fields
+    _link(out / "huggingface_binary.pt", out / "huggingface.pt")
     return "cogdl.data.Graph" if Graph else "dict"

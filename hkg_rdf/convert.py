@@ -23,18 +23,16 @@ _PROCESSES = multiprocessing.get_context("forkserver")
 _PROCESSES.set_forkserver_preload([__name__])
 
 
-def ntriples_chunks(source: Path, minter: IriMinter, report: Report, keep_dangling: bool = False, terms: Terms = Terms(),
-                    maker: TripleMaker | None = None) -> Iterator[bytes]:
-    """The N-Triples of a release or triples.txt as UTF-8 chunks, with progress."""
-    maker = maker or TripleMaker(minter, report, terms=terms)
+def ntriples_chunks(source: Path, maker: TripleMaker, keep_dangling: bool = False) -> Iterator[bytes]:
+    """The N-Triples ``maker`` writes for a release or triples.txt, as UTF-8 chunks, with progress."""
     chunks = encode_chunks(source_triples(source, maker, keep_dangling), str(source))
-    return triples_progress(chunks, report, f"converting {source.name}")
+    return triples_progress(chunks, maker.report, f"converting {source.name}")
 
 
 def convert(source: Path, output: Path, minter: IriMinter, keep_dangling: bool = False, terms: Terms = Terms()) -> Report:
     """Write ``source`` as RDF to ``output`` (format by extension); a failure leaves no output."""
     report = Report()
-    write_ntriples_as(ntriples_chunks(source, minter, report, keep_dangling, terms), output)
+    write_ntriples_as(ntriples_chunks(source, TripleMaker(minter, report, terms=terms), keep_dangling), output)
     return report
 
 
@@ -47,7 +45,7 @@ def _produce(sender: Connection, source: Path, base_iri: str, keep_dangling: boo
     report, error, minter = Report(), None, IriMinter(base_iri)
     maker = CheckingTripleMaker(minter, report, shapes, keep_dangling, terms=terms) if shapes else TripleMaker(minter, report, terms=terms)
     try:
-        for chunk in ntriples_chunks(source, minter, report, keep_dangling, terms, maker):
+        for chunk in ntriples_chunks(source, maker, keep_dangling):
             sender.send_bytes(chunk)
     except InputError as raised:
         error = raised

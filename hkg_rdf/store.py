@@ -17,6 +17,7 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -52,6 +53,7 @@ def open_read_only(store_dir: Path) -> ox.Store:
     """
     for _ in range(10):
         path = live_path(store_dir)
+        sys.audit("hkg_rdf.store.open", path)  # the gap a swap can fall into: tests race one in here, deterministically
         try:
             return ox.Store.read_only(str(path))
         except (OSError, RuntimeError) as error:  # pyoxigraph reports RocksDB errors as RuntimeError

@@ -111,6 +111,217 @@ def _start_load(source: Path, store: Path, *options: str) -> subprocess.Popen:
     )
 
 
+# ---------------------------------------------------------------- fault injection, no load of a release
+# (fast: benchmarks/mutation.py runs these for every mutant of store.py)
+
+
+class AuditFaults:
+    """Run ``handler(event, args)`` at every audit event raised while the block runs: to act in a
+    gap of the code under test (``hkg_rdf.store.open``, raised between reading ``current`` and
+    opening that version) or to refuse a file-system step by raising, as the OS would."""
+
+    _installed = False
+    active: AuditFaults | None = None
+
+    def __init__(self, handler):
+        self.handler, self._busy = handler, False
+        if not AuditFaults._installed:  # audit hooks cannot be removed: one, inert unless a block is active
+            sys.addaudithook(lambda event, args: AuditFaults.active and AuditFaults.active._event(event, args))
+            AuditFaults._installed = True
+
+    def _event(self, event: str, args: tuple) -> None:
+        if self._busy:
+            return
+        self._busy = True
+        try:
+            self.handler(event, args)
+        finally:
+            self._busy = False
+
+    def __enter__(self) -> AuditFaults:
+        AuditFaults.active = self
+        return self
+
+    def __exit__(self, *exc) -> None:
+        AuditFaults.active = None
+
+
+def _lines_loader(lines: list[str]):
+    import pyoxigraph as ox
+
+    return lambda store: store.load("\n".join(lines).encode(), ox.RdfFormat.N_TRIPLES)
+
+
+LINES = [f"<http://example.org/s{i}> <http://example.org/p> \"{i}\" ." for i in range(3)]
+
+
+@pytest.fixture
+def small_store(tmp_path) -> Path:
+    """A store of three triples, made by ``load_atomically`` itself (no conversion)."""
+    from hkg_rdf.store import load_atomically
+
+    store = tmp_path / "not" / "yet" / "there"  # made with its parents
+    load_atomically(store, _lines_loader(LINES[:1]), index=False)
+    return store
+
+
+def test_a_reader_whose_version_is_swapped_away_before_it_opens_it_opens_the_new_one(small_store):
+    from hkg_rdf.store import load_atomically
+
+    old_version = small_store / live(small_store)
+    raced: list[Path] = []
+
+    def swap_in_the_gap(event, args):
+        if event == "hkg_rdf.store.open" and not raced:
+            raced.append(args[0])
+            load_atomically(small_store, _lines_loader(LINES[1:]), index=False)
+
+    with AuditFaults(swap_in_the_gap):
+        reader = open_read_only(small_store)
+    assert raced == [old_version] and not old_version.exists()  # the version it had read was deleted under it
+    assert frozenset(str(q) for q in reader) == frozenset(str(q) for q in _quads(LINES))  # and it opened the new one
+
+
+def test_a_reader_gives_up_with_a_clear_error_when_every_version_it_reads_is_swapped_away(small_store):
+    from hkg_rdf.store import load_atomically
+
+    tries: list[Path] = []
+
+    def swap_every_time(event, args):
+        if event == "hkg_rdf.store.open":
+            tries.append(args[0])
+            load_atomically(small_store, _lines_loader(LINES[1:]), index=False)
+
+    with AuditFaults(swap_every_time), pytest.raises(InputError, match="kept changing under concurrent loads") as error:
+        open_read_only(small_store)
+    assert str(small_store) in str(error.value)
+    assert len(set(tries)) == len(tries) > 1  # a new version each time, each one tried
+
+
+def test_a_live_version_that_cannot_be_opened_is_reported_not_retried(small_store):
+    broken = small_store / "v1"
+    broken.mkdir()
+    (broken / "CURRENT").write_text("MANIFEST-000001\n")  # a RocksDB marker naming a manifest that does not exist
+    os.replace(_symlink(small_store / "current.test", "v1"), small_store / "current")
+    tries = []
+    with AuditFaults(lambda event, args: event == "hkg_rdf.store.open" and tries.append(args[0])):
+        with pytest.raises(InputError, match="cannot open the store") as error:
+            open_read_only(small_store)
+    assert tries == [broken] and str(small_store) in str(error.value)
+
+
+def _symlink(link: Path, target: str) -> Path:
+    link.symlink_to(target)
+    return link
+
+
+def test_a_plain_oxigraph_directory_is_read_as_a_store(tmp_path):
+    import pyoxigraph as ox
+
+    plain = ox.Store(str(tmp_path / "plain"))
+    plain.load("\n".join(LINES).encode(), ox.RdfFormat.N_TRIPLES)
+    plain.flush()
+    del plain
+    assert frozenset(str(q) for q in open_read_only(tmp_path / "plain")) == frozenset(str(q) for q in _quads(LINES))
+
+
+def test_a_load_while_another_holds_the_lock_is_refused_and_changes_nothing(small_store):
+    import fcntl
+
+    from hkg_rdf.store import load_atomically
+
+    before, live_before = store_triples(small_store), live(small_store)
+    with open(small_store / ".lock", "w") as other:  # what a load running in another process holds
+        fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(InputError, match="another load is writing to this store") as error:
+            load_atomically(small_store, _lines_loader(LINES[1:]), index=False)
+        assert str(small_store) in str(error.value)
+        assert (store_triples(small_store), live(small_store), versions(small_store)) == (before, live_before, [live_before])
+    load_atomically(small_store, _lines_loader(LINES[1:]), index=False)  # released: the next load goes ahead
+    assert store_triples(small_store) == frozenset(str(q) for q in _quads(LINES))
+
+
+def test_a_store_directory_that_cannot_be_created_is_a_clear_error(tmp_path):
+    from hkg_rdf.store import load_atomically
+
+    (tmp_path / "file").write_text("not a directory")
+    with pytest.raises(InputError, match="cannot create or lock the store directory") as error:
+        load_atomically(tmp_path / "file" / "store", _lines_loader(LINES), index=False)
+    assert str(tmp_path / "file" / "store") in str(error.value) and "Not a directory" in str(error.value)
+
+
+def test_leftovers_are_removed_and_the_live_versions_statistics_kept(small_store):
+    """A killed load's version and the statistics beside removed versions go; the live one's stay
+    while the load runs, and go with it once the new version is live. Other files are left alone."""
+    from hkg_rdf.store import load_atomically
+
+    old = live(small_store)
+    (small_store / "v1").mkdir()
+    (small_store / "v1" / "000001.sst").write_bytes(b"half-written")  # a killed load's version
+    for name in ("v1.void.json", f"{old}.void.json", "vnotes.txt", "notes.json"):
+        (small_store / name).write_text("{}")
+    during = []
+
+    def look(store):
+        during.append(sorted(p.name for p in small_store.iterdir()))
+        _lines_loader(LINES[1:])(store)
+
+    new = load_atomically(small_store, look, index=False)
+    (seen,) = during
+    assert "v1" not in seen and "v1.void.json" not in seen
+    assert old in seen and f"{old}.void.json" in seen  # still live while the load runs
+    left = sorted(p.name for p in small_store.iterdir())
+    assert left == sorted([".lock", "current", new.name, "vnotes.txt", "notes.json"])
+    assert live(small_store) == new.name
+
+
+def test_a_leftover_that_cannot_be_deleted_does_not_fail_the_load(small_store):
+    """The file system refusing to delete a leftover (as for a version another user owns): the load
+    still goes ahead and swaps; the leftover waits for the next load."""
+    from hkg_rdf.store import load_atomically
+
+    stale = small_store / "v1"
+    stale.mkdir()
+    (stale / "000001.sst").write_bytes(b"x")
+
+    def refuse(event, args):
+        if event in ("os.rmdir", "os.remove") and str(args[0]) in (str(stale), "000001.sst"):
+            raise PermissionError(13, "Permission denied (the test)", str(args[0]))
+
+    with AuditFaults(refuse):
+        new = load_atomically(small_store, _lines_loader(LINES[1:]), index=False)
+    assert live(small_store) == new.name and stale.exists()
+    assert store_triples(small_store) == frozenset(str(q) for q in _quads(LINES))
+    load_atomically(small_store, _lines_loader(LINES[1:]), index=False)
+    assert not stale.exists()
+
+
+def test_a_load_builds_the_search_index_into_the_new_version_unless_told_not_to(small_store):
+    from hkg_rdf.search import index_path
+    from hkg_rdf.store import load_atomically
+
+    assert index_path(load_atomically(small_store, _lines_loader(LINES[1:]))).is_file()
+    assert not index_path(load_atomically(small_store, _lines_loader(LINES[2:]), index=False)).exists()
+
+
+def test_a_failed_load_whose_version_cannot_be_deleted_still_reports_the_loaders_error(small_store):
+    from hkg_rdf.store import load_atomically
+
+    live_before = live(small_store)
+
+    def failing(store):
+        raise InputError("source.nt", "the loader fails (the test)")
+
+    def refuse(event, args):
+        if event == "os.rmdir" and re.fullmatch(r"v\d+", Path(str(args[0])).name) and Path(str(args[0])).name != live_before:
+            raise PermissionError(13, "Permission denied (the test)", str(args[0]))
+
+    with AuditFaults(refuse), pytest.raises(InputError, match="the loader fails"):
+        load_atomically(small_store, failing, index=False)
+    assert len(versions(small_store)) == 2  # the failed load's version: refused deletion, left for the next load
+    assert live(small_store) == live_before and store_triples(small_store) == frozenset(str(q) for q in _quads(LINES[:1]))
+
+
 # ---------------------------------------------------------------- (a) a load that fails midway
 
 

@@ -26,7 +26,7 @@ from recording_proxy import Proxy, Request
 from sparql_servers import oxigraph_binary, start_oxigraph, start_virtuoso, virtuoso_binary
 
 from hkg_rdf.errors import InputError
-from hkg_rdf.push import Endpoints
+from hkg_rdf.push import Endpoints, State, default_state_path, source_fingerprint, state_key
 from hkg_rdf.sparql_store import RemoteStore, _query_form, parse_auth
 from hkg_rdf.store import open_read_only
 
@@ -159,12 +159,53 @@ def test_retries_transient_failures(tmp_path, example_store, example_total):
         messages: list[str] = []
         pusher = Pusher(Endpoints.guess(base + "/query"), None, retries=3, backoff=0.01, echo=messages.append)
         store = open_read_only(example_store)
+        before = time.monotonic()
         result = pusher.push(store, "https://example.org/g", "test", chunk=100, state_path=tmp_path / "state.json")
+        took = time.monotonic() - before
         assert result.triples == example_total and result.chunks == -(-example_total // 100) and result.swap == "MOVE"
+        assert (result.graph, result.resumed_at) == ("https://example.org/g", 0)
+        # the reported durations are parts of the time the call took (no threshold: consistency only)
+        assert 0 < result.upload_seconds and 0 < result.swap_seconds and result.upload_seconds + result.swap_seconds <= result.seconds <= took
+        assert result.rate == result.triples / result.seconds
         assert graphs["https://example.org/g"] == {str(q.triple) for q in store}
         assert any("HTTP 503" in m for m in messages) and any("HTTP 429" in m for m in messages)
     finally:
         httpd.shutdown()
+
+
+def test_the_state_file_is_in_the_users_cache_directory_one_per_push(monkeypatch, tmp_path):
+    key = state_key("http://h/query", "urn:g", "fingerprint", 100)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert default_state_path(key) == tmp_path / "xdg" / "hkg-rdf" / "push" / f"{key[:16]}.json"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert default_state_path(key) == tmp_path / "home" / ".cache" / "hkg-rdf" / "push" / f"{key[:16]}.json"
+    # the key changes with each part of the command that changes what is sent, and only with them
+    assert key == state_key("http://h/query", "urn:g", "fingerprint", 100)
+    others = [state_key("http://h2/query", "urn:g", "fingerprint", 100), state_key("http://h/query", "urn:g2", "fingerprint", 100),
+              state_key("http://h/query", "urn:g", "fingerprint2", 100), state_key("http://h/query", "urn:g", "fingerprint", 200)]
+    assert len({key, *others}) == 5 and all(len(k) == 64 for k in others)
+
+
+def test_the_source_fingerprint_changes_with_the_files_of_the_sources(tmp_path):
+    release = tmp_path / "release"
+    (release / "sub").mkdir(parents=True)
+    (release / "models.json").write_text("[]")
+    (release / "sub" / "spaces.json").write_text("[]")
+    single = tmp_path / "extra.nt"
+    single.write_text("")
+    first = source_fingerprint([release, single])
+    assert first == source_fingerprint([release, single]) and len(first) == 64
+    seen = {first}
+    for change in (lambda: (release / "sub" / "spaces.json").write_text("[ ]"),  # a size, deep in the directory
+                   lambda: os.utime(single, ns=(0, 123_456_789)),  # a modification time only
+                   lambda: (release / "datasets.json").write_text("[]"),  # a file more
+                   lambda: single.rename(tmp_path / "other.nt")):  # another name
+        change()
+        current = source_fingerprint([release, single if single.exists() else tmp_path / "other.nt"])
+        assert current not in seen
+        seen.add(current)
+    assert source_fingerprint([tmp_path / "other.nt", release]) not in seen  # the order of the sources counts
 
 
 # ---------------------------------------------------------------- against the servers
@@ -522,3 +563,37 @@ def test_serve_fronts_a_remote_store(server, example_store, example_total, tmp_p
 def test_serve_remote_refuses_updates():
     result = invoke("serve", "--sparql", "http://127.0.0.1:9/sparql", "--allow-update", "secret")
     assert result.exit_code == 2 and "--allow-update needs --store" in result.output
+
+
+def test_a_state_file_that_is_not_this_pushs_is_ignored_and_the_push_starts_over(server, proxied, tmp_path, example_store, example_total):
+    """Unreadable, another push's (other options), or this push's for a graph of another size:
+    every chunk is sent again, into a new temporary graph, and no "resuming" is claimed."""
+    from hkg_rdf.store import live_path
+
+    proxy, endpoint = proxied
+    graph, chunk = "https://example.org/graph/state-not-ours", 100
+    state = tmp_path / "state.json"
+    key = state_key(endpoint, graph, f"store:{live_path(example_store).resolve()}", chunk)
+    ours_but_other_size = State(key, "urn:hkg-rdf:push:earlier", chunk, example_total + 1, done=2)
+    others = ["{not json", json.dumps({"key": key}),
+              json.dumps({**ours_but_other_size.__dict__, "key": "another push's"}), json.dumps(ours_but_other_size.__dict__)]
+    temps = set()
+    for text in others:
+        state.write_text(text)
+        proxy.requests = []
+        result = must(_push_through(server, endpoint, example_store, graph, state, "--chunk", str(chunk)))
+        assert "resum" not in result.output, text
+        sent = proxy.chunk_uploads()
+        assert len(sent) == -(-example_total // chunk), text
+        assert len({r.graph for r in sent}) == 1 and sent[0].graph != "urn:hkg-rdf:push:earlier"
+        temps.add(sent[0].graph)
+        assert not state.exists()
+    assert len(temps) == len(others)
+    assert RemoteStore(server.endpoint, graph, parse_auth(server.auth, None)).count() == example_total
+    # the control: the same state for the right size is this push's, resumed, and its temporary
+    # graph (never filled here) fails the count check before any swap
+    state.write_text(json.dumps({**ours_but_other_size.__dict__, "total": example_total}))
+    proxy.requests = []
+    result = _push_through(server, endpoint, example_store, graph, state, "--chunk", str(chunk))
+    assert result.exit_code == 3 and "resuming: 2 of" in result.output and "expected" in result.output, result.output
+    assert {r.graph for r in proxy.chunk_uploads()} == {"urn:hkg-rdf:push:earlier"}

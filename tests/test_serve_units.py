@@ -162,6 +162,7 @@ RFC9110_PRECEDENCE = [
     ("text/turtle;q=1.5, application/n-triples;q=0.9", media.GRAPH_TYPES, media.TURTLE),
     ("application/n-triples;q=1.5, text/turtle", media.GRAPH_TYPES, media.TURTLE),
     ("text/turtle;q=abc, application/n-triples;q=0.1", media.GRAPH_TYPES, media.NTRIPLES),
+    ("text/turtle;q==0.9, application/n-triples;q=0.1", media.GRAPH_TYPES, media.NTRIPLES),  # the value is "=0.9": unreadable
     # a bare type is read as type/* (sent by some old clients)
     ("text, application/ld+json;q=0.5", media.GRAPH_TYPES, media.TURTLE),
     # empty members are ignored; nothing usable means no preference

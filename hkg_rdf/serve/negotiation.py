@@ -71,8 +71,8 @@ def _ranges(accept: str) -> list[tuple[str, str, float, int]]:
     return ranges
 
 
-def _quality(offer: str, ranges: list[tuple[str, str, float, int]], aliases: dict[str, str]) -> tuple[float, int]:
-    """The q of the most specific range matching ``offer`` (aliases count as exact), and its specificity."""
+def _quality(offer: str, ranges: list[tuple[str, str, float, int]], aliases: dict[str, str]) -> float:
+    """The q of the most specific range matching ``offer`` (an alias is less specific than the name, more than a wildcard)."""
     kind, _, subtype = offer.partition("/")
     best: tuple[int, float] | None = None
     for rkind, rsub, q, _ in ranges:
@@ -88,7 +88,7 @@ def _quality(offer: str, ranges: list[tuple[str, str, float, int]], aliases: dic
             continue
         if best is None or specificity > best[0]:
             best = (specificity, q)
-    return (0.0, -1) if best is None else (best[1], best[0])
+    return 0.0 if best is None else best[1]
 
 
 def negotiate(accept: str | None, offers: tuple[str, ...], aliases: dict[str, str] = ALIASES) -> str | None:
@@ -100,7 +100,7 @@ def negotiate(accept: str | None, offers: tuple[str, ...], aliases: dict[str, st
         return offers[0]
     best, best_q = None, 0.0
     for offer in offers:
-        q, _ = _quality(offer, ranges, aliases)
+        q = _quality(offer, ranges, aliases)
         if q > best_q:
             best, best_q = offer, q
     return best

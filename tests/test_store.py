@@ -275,6 +275,23 @@ def test_leftovers_are_removed_and_the_live_versions_statistics_kept(small_store
     assert live(small_store) == new.name
 
 
+def test_statistics_deleted_by_someone_else_while_the_load_removes_them_are_no_error(small_store):
+    """A removed version's statistics file that vanishes between the listing and its deletion
+    (deleted by hand, or by another tool) is what the load wanted: no error."""
+    from hkg_rdf.store import load_atomically
+
+    stale = small_store / "v1.void.json"
+    stale.write_text("{}")
+
+    def delete_first(event, args):
+        if event == "os.remove" and str(args[0]) == str(stale) and stale.exists():
+            stale.unlink()  # the other deleter wins the race
+
+    with AuditFaults(delete_first):
+        new = load_atomically(small_store, _lines_loader(LINES[1:]), index=False)
+    assert live(small_store) == new.name and not stale.exists()
+
+
 def test_a_leftover_that_cannot_be_deleted_does_not_fail_the_load(small_store):
     """The file system refusing to delete a leftover (as for a version another user owns): the load
     still goes ahead and swaps; the leftover waits for the next load."""

@@ -190,6 +190,7 @@ def test_format_parameter_overrides_accept():
     ("application/json", media.SOLUTION_TYPES, media.SPARQL_JSON),  # an alias
     ("Application/JSON", media.SOLUTION_TYPES, media.SPARQL_JSON),
     ("text/csv; charset=utf-8", media.SOLUTION_TYPES, media.CSV),  # a media type's parameters do not hide it
+    ("image/png,text/csv", media.SOLUTION_TYPES, media.CSV),  # a list (as SPARQLWrapper's second one): the first known and offered
     ("image/png", media.SOLUTION_TYPES, media.SPARQL_JSON),  # unknown here: Accept (*/*) decides
     ("application/sparql-results+json", media.GRAPH_TYPES, media.JSONLD),  # a result format's name means its kind's JSON
 ])

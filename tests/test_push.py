@@ -426,7 +426,7 @@ def test_the_target_graph_is_untouched_until_the_count_matches(server, proxied, 
 
 
 def test_a_chunk_failing_past_its_retries_stops_the_push(server, proxied, tmp_path, previous_store, example_store):
-    """5xx every time for one chunk: tried 1 + --retries times, then exit 3 with the target as it was."""
+    """5xx (here 500) every time for one chunk: tried 1 + --retries times, then exit 3 with the target as it was."""
     proxy, endpoint = proxied
     graph = "https://example.org/graph/retries-exhausted"
     push(server, "--store", previous_store, "--graph", graph)
@@ -434,20 +434,22 @@ def test_a_chunk_failing_past_its_retries_stops_the_push(server, proxied, tmp_pa
     chunks_seen: list[bytes] = []  # distinct chunk bodies in the order they first came
     attempts: list[bytes] = []
 
-    def third_chunk_always_503(request: Request):
+    def third_chunk_always_500(request: Request):
         if request.method == "POST" and request.graph is not None:
             attempts.append(request.body)
             if request.body not in chunks_seen:
                 chunks_seen.append(request.body)
             if len(chunks_seen) == 3 and request.body == chunks_seen[2]:
-                return 503, b"unavailable (the test)"
+                return 500, b"internal error (the test)"
         return None
 
-    proxy.fault = third_chunk_always_503
+    proxy.fault = third_chunk_always_500
     result = _push_through(server, endpoint, example_store, graph, tmp_path / "state.json", "--chunk", "200",
-                           "--retries", "2", "--backoff", "0.01")
+                           "--retries", "2", "--backoff", "0.1")
     assert result.exit_code == 3, result.output
-    assert "chunk 3: HTTP 503" in result.output and "(after 2 retries)" in result.output
+    assert "chunk 3: HTTP 500: internal error (the test) (after 2 retries)" in result.output
+    # exponential back-off, as announced (the waits themselves are not timed here)
+    assert [line.rsplit(" retrying in ", 1)[1] for line in result.output.splitlines() if " retrying in " in line] == ["0.1 s", "0.2 s"]
     assert attempts.count(chunks_seen[2]) == 3 and len(chunks_seen) == 3  # no chunk after it was sent
     assert _graph_fingerprint(server, graph) == before
 
@@ -460,6 +462,7 @@ def test_a_store_refusing_move_gets_drop_add_in_one_update(server, proxied, tmp_
     proxy.fault = lambda request: (400, b"MOVE not supported (the test)") if (request.update or "").startswith("MOVE") else None
     result = must(_push_through(server, endpoint, example_store, graph, tmp_path / "state.json"))
     assert "swap by DROP+ADD" in result.output
+    assert "swapping the graph in (MOVE): HTTP 400: MOVE not supported (the test); swapping with DROP + ADD instead" in result.output
     swaps = [r.update for r in proxy.requests if r.update and r.mentions(graph)]
     assert len(swaps) == 2 and swaps[0].startswith("MOVE") and "DROP SILENT GRAPH" in swaps[1] and "ADD <" in swaps[1]
     expected = sorted(str(q.triple) for q in open_read_only(example_store))
@@ -478,6 +481,23 @@ def test_endpoint_layouts():
     assert (vt.update, vt.gsp) == ("http://h:8890/sparql-auth", "http://h:8890/sparql-graph-crud-auth")
     other = Endpoints.guess("http://h/ds", gsp="http://h/ds/data")
     assert (other.update, other.gsp) == ("http://h/ds", "http://h/ds/data")
+    assert (Endpoints.guess("https://h:7878/query/").update, Endpoints.guess("https://h:7878/query/").gsp) == ("https://h:7878/update", "https://h:7878/store")
+    vt = Endpoints.guess("http://h:8890/sparql")
+    assert (vt.query, vt.update, vt.gsp) == ("http://h:8890/sparql", "http://h:8890/sparql", "http://h:8890/sparql-graph-crud")
+    given = Endpoints.guess("http://h:7878/query", update="http://h/u", gsp="")
+    assert (given.update, given.gsp) == ("http://h/u", "")  # given ones win, even an empty one (no Graph Store: --gsp-endpoint none)
+    assert Endpoints.guess("http://h/ds").gsp is None
+    with pytest.raises(InputError, match="not an http\\(s\\) URL: ftp://h/query") as error:
+        Endpoints.guess("ftp://h/query")
+    assert "--endpoint" in str(error.value)
+
+
+def test_without_an_update_endpoint_nothing_is_sent():
+    from hkg_rdf.push import PushError, Pusher
+
+    pusher = Pusher(Endpoints("http://127.0.0.1:9/query", None, None), None, retries=0)
+    with pytest.raises(PushError, match="^clearing: no SPARQL Update endpoint$"):
+        pusher.update("DROP SILENT GRAPH <urn:x>", "clearing")
 
 
 def test_query_forms():
@@ -597,3 +617,82 @@ def test_a_state_file_that_is_not_this_pushs_is_ignored_and_the_push_starts_over
     result = _push_through(server, endpoint, example_store, graph, state, "--chunk", str(chunk))
     assert result.exit_code == 3 and "resuming: 2 of" in result.output and "expected" in result.output, result.output
     assert {r.graph for r in proxy.chunk_uploads()} == {"urn:hkg-rdf:push:earlier"}
+
+
+def test_a_refused_clearing_or_a_non_2xx_answer_stops_the_push(server, proxied, tmp_path, previous_store, example_store):
+    """The first update (clearing the temporary graph) refused: nothing is sent. A chunk answered
+    with a 3xx (here 300): not acknowledged, the push stops there. The target graph as it was."""
+    proxy, endpoint = proxied
+    graph = "https://example.org/graph/not-acknowledged"
+    push(server, "--store", previous_store, "--graph", graph)
+    before = _graph_fingerprint(server, graph)
+    proxy.fault = lambda request: (403, b"read-only (the test)") if (request.update or "").startswith("DROP") else None
+    result = _push_through(server, endpoint, example_store, graph, tmp_path / "one.json", "--chunk", "200")
+    assert result.exit_code == 3 and "clearing the temporary graph: HTTP 403: read-only (the test)" in result.output, result.output
+    assert proxy.chunk_uploads() == [] and len(proxy.requests) == 1
+
+    uploads: list[Request] = []
+
+    def multiple_choices(request: Request):
+        if request.method == "POST" and request.graph is not None:
+            uploads.append(request)
+            if len(uploads) == 2:
+                return 300, b"multiple choices (the test)"
+        return None
+
+    proxy.fault, proxy.requests = multiple_choices, []
+    result = _push_through(server, endpoint, example_store, graph, tmp_path / "two.json", "--chunk", "200")
+    assert result.exit_code == 3 and "chunk 2: HTTP 300" in result.output, result.output
+    assert len(uploads) == 2 and json.loads((tmp_path / "two.json").read_text())["done"] == 1
+    assert _graph_fingerprint(server, graph) == before
+
+
+class _Renames:
+    """The renames this process makes (audit events), while the block runs."""
+
+    installed, active = False, None
+
+    def __init__(self):
+        self.seen: list[tuple[str, str]] = []
+        if not _Renames.installed:  # audit hooks cannot be removed: one, inert unless a block is active
+            sys.addaudithook(lambda event, args: _Renames.active is not None and event == "os.rename" and _Renames.active.seen.append((str(args[0]), str(args[1]))))
+            _Renames.installed = True
+
+    def __enter__(self):
+        _Renames.active = self
+        return self
+
+    def __exit__(self, *exc):
+        _Renames.active = None
+
+
+def test_the_state_file_is_replaced_whole_and_its_loss_before_the_swap_is_harmless(server, proxied, tmp_path, example_store, example_total):
+    """Each state write is a file in the state's own directory renamed over it (atomic: a kill
+    leaves the old state or the new one); a state file deleted by the user while the push runs
+    does not stop the push from finishing."""
+    proxy, endpoint = proxied
+    graph, state = "https://example.org/graph/state-writes", tmp_path / "states" / "state.json"
+    proxy.before = lambda request: state.unlink() if (request.update or "").startswith("MOVE") else None
+    with _Renames() as renames:
+        must(_push_through(server, endpoint, example_store, graph, state, "--chunk", "200"))
+    onto_state = [source for source, target in renames.seen if target == str(state)]
+    assert len(onto_state) == 1 + -(-example_total // 200)  # the new state, then one per chunk
+    assert all(Path(source).parent == state.parent and source != str(state) for source in onto_state)
+    assert not state.exists() and list(state.parent.iterdir()) == []
+    assert RemoteStore(server.endpoint, graph, parse_auth(server.auth, None)).count() == example_total
+
+
+def test_only_the_default_graph_is_pushed(server, tmp_path):
+    """The pushed graph is the store's default graph: a named graph's quads stay behind, and the count agrees."""
+    from hkg_rdf.push import Pusher
+
+    store = ox.Store()
+    default = [f"<http://example.org/s{i}> <http://example.org/p> \"{i}\" ." for i in range(5)]
+    store.load("\n".join(default).encode(), ox.RdfFormat.N_TRIPLES)
+    store.load(b"<http://example.org/other> <http://example.org/p> \"named\" .", ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode("http://example.org/g"))
+    graph = "https://example.org/graph/default-only"
+    auth = parse_auth(server.auth, None)
+    pusher = Pusher(Endpoints.guess(server.endpoint, authenticated=auth is not None), auth, retries=0)
+    result = pusher.push(store, graph, "test", chunk=2, state_path=tmp_path / "state.json")
+    assert (result.triples, result.chunks) == (5, 3)
+    assert {str(q.triple) for q in RemoteStore(server.endpoint, graph, auth)} == {str(t) for t in ox.parse("\n".join(default).encode(), ox.RdfFormat.N_TRIPLES)}

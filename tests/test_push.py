@@ -107,7 +107,17 @@ def same_bench_exports(store_dir: Path, server, graph: str, out: Path) -> None:
 # ---------------------------------------------------------------- no server needed, first: these kill most mutants (benchmarks/mutation.py) fastest
 
 
-def test_retries_transient_failures(tmp_path, example_store, example_total):
+def _varied_store(n: int) -> ox.Store:
+    """An in-memory store of ``n`` triples of every kind of term (made without a conversion: quick)."""
+    objects = ('"{i}"^^<http://www.w3.org/2001/XMLSchema#integer>', '"name {i}"@en', '"tab\\there \\"{i}\\""', "<http://example.org/o{i}>")
+    lines = [f"<http://example.org/s{i % 97}> <http://example.org/p{i % 5}> {objects[i % 4].format(i=i)} ." for i in range(n)]
+    store = ox.Store()
+    store.load("\n".join(lines).encode(), ox.RdfFormat.N_TRIPLES)
+    assert len(store) == n
+    return store
+
+
+def test_retries_transient_failures(tmp_path):
     """A store that answers 503 / 429 now and then, then accepts: every chunk arrives once acknowledged."""
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -158,7 +168,8 @@ def test_retries_transient_failures(tmp_path, example_store, example_total):
         base = f"http://127.0.0.1:{httpd.server_address[1]}"
         messages: list[str] = []
         pusher = Pusher(Endpoints.guess(base + "/query"), None, retries=3, backoff=0.01, echo=messages.append)
-        store = open_read_only(example_store)
+        store = _varied_store(950)
+        example_total = len(store)
         before = time.monotonic()
         result = pusher.push(store, "https://example.org/g", "test", chunk=100, state_path=tmp_path / "state.json")
         took = time.monotonic() - before

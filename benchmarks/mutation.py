@@ -43,7 +43,7 @@ REPO = Path(__file__).resolve().parent.parent
 MUTMUT = {
     "negotiation": ("hkg_rdf/serve/negotiation.py", ["tests/test_serve_units.py", "-k", "negotiation or format"]),
     "store": ("hkg_rdf/store.py", ["tests/test_store.py", "-k", "racing or failing_after or replace_replaces or not_a_store or reader_whose or gives_up "
-              "or cannot or plain or lock or leftover or search_index"]),
+              "or cannot or plain or lock or leftover or search_index or someone_else or failed_load_whose"]),
     "push": ("hkg_rdf/push.py", ["tests/test_push.py", "-k", "not virtuoso and not synthetic_source and not serve_fronts and not violations and not killed_push and not example_graph "
              "and not reachable_endpoint and not serve_remote"]),
 }

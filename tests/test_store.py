@@ -225,6 +225,14 @@ def test_a_plain_oxigraph_directory_is_read_as_a_store(tmp_path):
     assert frozenset(str(q) for q in open_read_only(tmp_path / "plain")) == frozenset(str(q) for q in _quads(LINES))
 
 
+def test_a_directory_that_is_not_a_store_is_named_in_the_error(tmp_path):
+    from hkg_rdf.store import live_path
+
+    with pytest.raises(InputError) as error:
+        live_path(tmp_path)
+    assert (error.value.file, error.value.message) == (str(tmp_path), "not an hkg-rdf store (no 'current' version); create one with 'hkg-rdf load'")
+
+
 def test_a_load_while_another_holds_the_lock_is_refused_and_changes_nothing(small_store):
     import fcntl
 

@@ -348,6 +348,19 @@ def previous_store(tmp_path_factory, example_triples_txt) -> Path:
     return load_store(tmp_path_factory.mktemp("previous") / "store", example_triples_txt)
 
 
+def _answer_chunk(n: int, status: int, body: bytes, uploads: list[Request]):
+    """A proxy fault: record each chunk upload; answer the ``n``-th with ``(status, body)``, unforwarded."""
+
+    def fault(request: Request):
+        if request.method == "POST" and request.graph is not None:
+            uploads.append(request)
+            if len(uploads) == n:
+                return status, body
+        return None
+
+    return fault
+
+
 def test_resume_sends_only_the_chunks_not_acknowledged(server, proxied, tmp_path, previous_store, example_store, example_total):
     """A push failing at chunk 4, rerun: the server receives chunks 4.. only, never 1-3 again."""
     proxy, endpoint = proxied
@@ -357,14 +370,8 @@ def test_resume_sends_only_the_chunks_not_acknowledged(server, proxied, tmp_path
     state, chunk = tmp_path / "state.json", "100"
     uploads: list[Request] = []
 
-    def fail_the_fourth_chunk(request: Request):
-        if request.method == "POST" and request.graph is not None:
-            uploads.append(request)
-            if len(uploads) == 4:
-                return 400, b"refused by the test"
-        return None
 
-    proxy.fault = fail_the_fourth_chunk
+    proxy.fault = _answer_chunk(4, 400, b"refused by the test", uploads)
     first = _push_through(server, endpoint, example_store, graph, state, "--chunk", chunk)
     assert first.exit_code == 3, first.output
     assert "chunk 4: HTTP 400" in first.output and "is unchanged" in first.output
@@ -395,14 +402,8 @@ def test_a_wrong_count_stops_the_push_before_the_swap(server, proxied, tmp_path,
     before = _graph_fingerprint(server, graph)
     uploads: list[Request] = []
 
-    def lose_the_second_chunk(request: Request):
-        if request.method == "POST" and request.graph is not None:
-            uploads.append(request)
-            if len(uploads) == 2:
-                return 204, b""  # acknowledged, not forwarded
-        return None
 
-    proxy.fault = lose_the_second_chunk
+    proxy.fault = _answer_chunk(2, 204, b"", uploads)
     state = tmp_path / "state.json"
     result = _push_through(server, endpoint, example_store, graph, state, "--chunk", "200")
     assert result.exit_code == 3, result.output
@@ -663,14 +664,8 @@ def test_a_refused_clearing_or_a_non_2xx_answer_stops_the_push(server, proxied, 
 
     uploads: list[Request] = []
 
-    def multiple_choices(request: Request):
-        if request.method == "POST" and request.graph is not None:
-            uploads.append(request)
-            if len(uploads) == 2:
-                return 300, b"multiple choices (the test)"
-        return None
 
-    proxy.fault, proxy.requests = multiple_choices, []
+    proxy.fault, proxy.requests = _answer_chunk(2, 300, b"multiple choices (the test)", uploads), []
     result = _push_through(server, endpoint, example_store, graph, tmp_path / "two.json", "--chunk", "200")
     assert result.exit_code == 3 and "chunk 2: HTTP 300" in result.output, result.output
     assert len(uploads) == 2 and json.loads((tmp_path / "two.json").read_text())["done"] == 1

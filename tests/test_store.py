@@ -510,22 +510,18 @@ class SwapWatcher:
     """
 
     EVENTS = frozenset({"os.rename", "os.remove", "os.rmdir", "os.symlink", "os.link", "os.truncate", "shutil.rmtree", "os.mkdir", "open"})
-    _installed = False
-    active: SwapWatcher | None = None
 
     def __init__(self, store: Path, contents: dict[frozenset[str], str]):
         self.store, self.contents, self.seen = store, contents, []
         self._busy = False
-        if not SwapWatcher._installed:  # audit hooks cannot be removed: one, inert unless a watcher is active
-            sys.addaudithook(lambda event, args: SwapWatcher.active and SwapWatcher.active._event(event, args))
-            SwapWatcher._installed = True
+        self._audit = AuditFaults(self._event)
 
     def __enter__(self) -> SwapWatcher:
-        SwapWatcher.active = self
+        self._audit.__enter__()
         return self
 
     def __exit__(self, *exc) -> None:
-        SwapWatcher.active = None
+        self._audit.__exit__(*exc)
 
     def _event(self, event: str, args: tuple) -> None:
         if event in self.EVENTS and not (event == "open" and str(args[0]).startswith(str(self.store))):

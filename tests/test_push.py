@@ -721,3 +721,18 @@ def test_only_the_default_graph_is_pushed(server, tmp_path):
     result = pusher.push(store, graph, "test", chunk=2, state_path=tmp_path / "state.json")
     assert (result.triples, result.chunks) == (5, 3)
     assert {str(q.triple) for q in RemoteStore(server.endpoint, graph, auth)} == {str(t) for t in ox.parse("\n".join(default).encode(), ox.RdfFormat.N_TRIPLES)}
+
+
+def test_a_store_refusing_both_swaps_leaves_the_target_and_the_state(server, proxied, tmp_path, previous_store, example_store):
+    """MOVE and the DROP + ADD fallback both refused: exit 3 naming the fallback, the target graph
+    as it was, the state kept for a rerun."""
+    proxy, endpoint = proxied
+    graph = "https://example.org/graph/no-swap"
+    push(server, "--store", previous_store, "--graph", graph)
+    before = _graph_fingerprint(server, graph)
+    proxy.fault = lambda request: (400, b"no swap (the test)") if request.update and request.mentions(graph) else None
+    state = tmp_path / "state.json"
+    result = _push_through(server, endpoint, example_store, graph, state)
+    assert result.exit_code == 3, result.output
+    assert "swapping the graph in (DROP + ADD): HTTP 400: no swap (the test)" in result.output
+    assert _graph_fingerprint(server, graph) == before and state.exists()

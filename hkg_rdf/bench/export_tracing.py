@@ -62,7 +62,7 @@ def export(store, out: Path, namer: Namer, seed: int, valid_ratio: float, test_r
         write_lines(out / ids, (f"{eid[h]}\t{rid[r]}\t{eid[t]}" for h, r, t in triples))
     tags: dict[str, set[str]] = {}
     models = vocabulary().relation("model_finetune_model").subject.segment + ":"
-    for model, tag in select(store, "model_tags"):
+    for model, tag in select(store, "model_tags" if with_kg else "lineage_tags"):
         key = namer.entity(model)
         if key in eid and key.startswith(models):  # model_tags.rq has no type pattern
             tags.setdefault(key, set()).add(clean(tag).replace(" ", "_"))

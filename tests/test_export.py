@@ -18,10 +18,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hkg_rdf import export as export_module
 from hkg_rdf.convert import convert
 from hkg_rdf.errors import InputError
 from hkg_rdf.export import NOT_EXPORTED, TRIPLES_TXT, export_release, hub_datetime
+from hkg_rdf.export.scan import Exporter
 from hkg_rdf.iris import IriMinter
 from hkg_rdf.load import load
 from hkg_rdf.report import Report
@@ -285,7 +285,7 @@ def test_a_failed_export_leaves_nothing(example_export, tmp_path: Path, monkeypa
     def fail(*args) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(export_module._Exporter, "_unreached_edges", fail)
+    monkeypatch.setattr(Exporter, "_unreached_edges", fail)
     with pytest.raises(RuntimeError):
         export(example_export[0], tmp_path / "out")
     assert list(tmp_path.iterdir()) == []

@@ -64,10 +64,7 @@ class Exporter:
         self.relations = {(r.prop, *_rdf_ends(r)): r for r in vocab.relations}
         self.templates = {r.name: _pair_template(r) for r in vocab.relations}
         self.relation_props = frozenset(r.prop for r in vocab.relations)
-        self.plain = {t.segment: tuple(FieldReader(f) for f in t.fields if not f.items) for t in vocab.types}
-        # per type: link property IRI (dcterms:license) -> the field whose labels it derives from
-        self.links = {t.segment: {f.link_prop: f for f in t.fields if f.link_prop} for t in vocab.types}
-        self.ordered = {t.segment: {f.items.link: f for f in t.fields if f.items} for t in vocab.types}
+        self.plans = {t.segment: _Plan(t, vocab) for t in vocab.types}
         self.derived_props, self.derived_classes = vocab.derived
         self.missed: Counter[str] = Counter()  # relation-property triples of nodes that are no release entity
         # records and edges per subject type, reported in mapping order (as a pass type by type meets them)
@@ -131,42 +128,44 @@ class Exporter:
             reason = f"{entity_type.file}: node without {entity_type.key.name} whose IRI is not minted under the base IRI"
             self._drop(reason, str(subject), len(triples))
             return
-        edges: list[Pair] = []
-        own: list[Pair] = []
+        self._entity(entity_type, subject, entity_id, triples)
+
+    def _entity(self, entity_type: EntityType, subject: Node, entity_id: str, triples: list[ox.Quad]) -> None:
+        """Sort an entity's triples by their part (one dict lookup each), then write record and edges."""
+        plan = self.plans[entity_type.segment]
+        terms: list[list] = [[] for _ in plan.props]
+        edges, items, links, regenerated = [], [], [], 0
         for triple in triples:
             prop = triple.predicate.value
-            (edges if prop in self.relation_props else own).append((prop, triple))
-        self.writers[entity_type.file].write(self._record(entity_type, subject, entity_id, own))
+            slot = plan.slots.get(prop, _UNMAPPED)
+            if slot >= 0:
+                terms[slot].append(triple.object)
+            elif slot == _DERIVED or (slot == _TYPE_SLOT and triple.object.value in plan.classes):
+                regenerated += 1
+            elif slot == _EDGE:
+                edges.append((prop, triple))
+            elif slot == _ITEM:
+                items.append((prop, triple.object))
+            elif slot == _LINK:
+                links.append(triple)
+            else:
+                self._drop(self._unmapped(entity_type, prop, triple.object), _example(subject, triple.object))
+        self.report.triples += regenerated
+        record = dict.fromkeys(plan.names)
+        for reader, slot in plan.readers:
+            values = terms[slot]
+            record[reader.field.name] = self._field(entity_type, subject, reader, values) if values else [] if reader.field.is_list else None
+        for link, field in plan.ordered.items():
+            record[field.name] = self._ordered(entity_type, subject, field, [node for prop, node in items if prop == link])
+        record[entity_type.key.name] = entity_id
+        self._links(entity_type, record, links)
+        self.writers[entity_type.file].write(record)
         self.records[entity_type.segment] += 1
         for prop, edge in edges:
             self._edge(entity_type, entity_id, prop, edge)
 
-    def _record(self, entity_type: EntityType, subject: Node, entity_id: str, own: list[Pair]) -> dict:
-        segment = entity_type.segment
-        values: dict[str, list] = {reader.prop: [] for reader in self.plain[segment]}
-        links, items = [], {prop: [] for prop in self.ordered[segment]}
-        for prop, triple in own:
-            if prop in values:
-                values[prop].append(triple.object)
-            elif prop in items:
-                items[prop].append(triple.object)
-            elif prop in self.links[segment]:
-                links.append(triple)
-            elif self._regenerated(prop, triple.object, entity_type.cls):
-                self.report.triples += 1
-            else:
-                self._drop(self._unmapped(entity_type, prop, triple.object), _example(subject, triple.object))
-        record = {r.field.name: self._field(entity_type, subject, r, values[r.prop]) for r in self.plain[segment]}
-        for prop, nodes in items.items():
-            field = self.ordered[segment][prop]
-            record[field.name] = self._ordered(entity_type, subject, field, nodes)
-        record = {f.name: record[f.name] for f in entity_type.fields}
-        record[entity_type.key.name] = entity_id
-        self._links(entity_type, record, links)
-        return record
-
     def _regenerated(self, prop: str, obj: object, cls: str) -> bool:
-        """A triple the conversion derives from the release (its type, standard terms, links)."""
+        """A triple the conversion derives from the release (a type, standard terms, links)."""
         if prop == RDF_TYPE:
             return obj.value == cls or obj.value in self.derived_classes  # type: ignore[attr-defined]
         return prop in self.derived_props
@@ -223,7 +222,7 @@ class Exporter:
     def _links(self, entity_type: EntityType, record: dict, links: list[ox.Quad]) -> None:
         """Link triples (dcterms:license -> SPDX) are exported through the label they derive from."""
         for triple in links:
-            field = self.links[entity_type.segment][triple.predicate.value]
+            field = self.plans[entity_type.segment].links[triple.predicate.value]
             labels = record[field.name] if field.is_list else [record[field.name]]
             if triple.object.value in {self.vocab.licenses.get(label) for label in labels}:
                 self.report.triples += 1
@@ -298,6 +297,32 @@ class Exporter:
         """One match of a pattern, as an example (the pattern is only run when it has matches)."""
         row = next(iter(self.store.query(f"SELECT * WHERE {{ {where} }} LIMIT 1")))
         return _example(*(row[name] for name in variables.split()))
+
+
+_EDGE, _ITEM, _LINK, _TYPE_SLOT, _DERIVED, _UNMAPPED = range(-1, -7, -1)
+
+
+class _Plan:
+    """How an entity type's triples are read: each predicate's part in the record, decided once.
+
+    ``slots`` maps a predicate to the index of its field's terms (>= 0) or to a part: an edge,
+    an ordered list's item, a link derived from a label, rdf:type, a derived standard term.
+    Where a predicate could be two parts, the first of those in that order wins.
+    """
+
+    def __init__(self, entity_type: EntityType, vocab: Vocabulary):
+        plain = [f for f in entity_type.fields if not f.items]
+        self.names = tuple(f.name for f in entity_type.fields)
+        self.props = tuple(dict.fromkeys(f.prop for f in plain))
+        self.readers = tuple((FieldReader(f), self.props.index(f.prop)) for f in plain)
+        self.ordered = {f.items.link: f for f in entity_type.fields if f.items}
+        self.links = {f.link_prop: f for f in entity_type.fields if f.link_prop}  # dcterms:license -> its label's field
+        derived_props, derived_classes = vocab.derived
+        self.classes = derived_classes | {entity_type.cls}  # rdf:type objects a conversion writes
+        self.slots = (  # lowest precedence first: a later part overrides
+            dict.fromkeys(derived_props, _DERIVED) | {RDF_TYPE: _TYPE_SLOT} | dict.fromkeys(self.links, _LINK)
+            | dict.fromkeys(self.ordered, _ITEM) | {p: i for i, p in enumerate(self.props)} | dict.fromkeys((r.prop for r in vocab.relations), _EDGE)
+        )
 
 
 def _rdf_ends(relation: Relation) -> tuple[str, str]:

@@ -268,10 +268,10 @@ class Exporter:
             props = ", ".join(f"<{p}>" for p in sorted(self.relation_props))
             where = f"?s ?p ?o FILTER(?p NOT IN ({props})) FILTER NOT EXISTS {{ {self._typed} }}"
             self._drop("triples about nodes that are no release entity (foreign data?)", self._sample(where, "s p o"), rest)
-        in_graphs = "GRAPH ?g { ?s ?p ?o }"
-        named = _count(self.store, in_graphs)
+        # graph by graph: a SPARQL count over ``GRAPH ?g`` walks the default graph too (~2 s at 7 M triples)
+        named = sum(1 for graph in self.store.named_graphs() for _ in self.store.quads_for_pattern(None, None, None, graph))
         if named:
-            self._drop("quads in named graphs (only the default graph is exported)", self._sample(in_graphs, "g s p o"), named)
+            self._drop("quads in named graphs (only the default graph is exported)", self._sample("GRAPH ?g { ?s ?p ?o }", "g s p o"), named)
 
     def _regenerated_nodes(self) -> int:
         """Triples of the nodes a conversion writes besides entities (and the items reached through
@@ -334,7 +334,3 @@ def _rdf_ends(relation: Relation) -> tuple[str, str]:
 def _pair_template(relation: Relation) -> str:
     """The JSON text of an edge record (records.record_json's layout) with two %s slots: json.dumps costs 3x more per edge."""
     return f"{{\n        {_json_string(relation.subject_key)}: %s,\n        {_json_string(relation.object_key)}: %s\n    }}"
-
-
-def _count(store: ox.Store, where: str) -> int:
-    return int(next(iter(store.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ {where} }}")))["n"].value)

@@ -40,9 +40,6 @@ _TYPE = ox.NamedNode(RDF_TYPE)
 _BREAKS_LINE = re.compile(r"[\t\n\r]")
 _EXAMPLE_CHARS = 160
 
-Pair = tuple[str, ox.Quad]  # a triple with its predicate IRI, read once
-
-
 def _short(iri: str) -> str:
     """A prefixed name for messages (hkg:likes), or the IRI in angle brackets."""
     for prefix, namespace in PREFIXES.items():
@@ -78,11 +75,7 @@ class Exporter:
         self.entities = EntityIndex(store, vocab, minter)
 
     def run(self) -> dict[str, int]:
-        scan = self.store.quads_for_pattern(None, None, None, _DEFAULT)
-        for subject, triples in groupby(counted(scan, "exporting", " triples"), attrgetter("subject")):
-            self._group(subject, list(triples))
-        if self.groups != len(self.entities):
-            raise RuntimeError(f"the store scan was not grouped by subject ({self.groups:,} groups for {len(self.entities):,} entities)")
+        self._scan()
         for writer in self.writers.values():
             writer.close()
         self._join_triples_txt()
@@ -96,6 +89,14 @@ class Exporter:
         counts[TRIPLES_TXT] = self.lines
         counts[NOT_EXPORTED] = self.dropped
         return counts
+
+    def _scan(self) -> None:
+        """Each subject's triples as one group; an entity met twice would mean the order is not by subject."""
+        scan = self.store.quads_for_pattern(None, None, None, _DEFAULT)
+        for subject, triples in groupby(counted(scan, "exporting", " triples"), attrgetter("subject")):
+            self._group(subject, list(triples))
+        if self.groups != len(self.entities):
+            raise RuntimeError(f"the store scan was not grouped by subject ({self.groups:,} groups for {len(self.entities):,} entities)")
 
     def _drop(self, reason: str, example: str, count: int = 1) -> None:
         self.report.skip(reason, example)

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-
 import pyoxigraph as ox
 
 from ..records import scalar_check
-from ..vocab import INTEGER_TYPES, XSD, XSD_DATETIME, EntityType, Field
+from ..vocab import INTEGER_TYPES, XSD, XSD_DATETIME, Field
 
 _UTC = re.compile(r"(.*T\d\d:\d\d:\d\d)(?:\.(\d+))?Z")
 #: An item's position (hkg:position), read like a field.
@@ -57,7 +55,3 @@ class FieldReader:
             value = hub_datetime(term.value) if datatype == XSD_DATETIME else term.value
         return value if self._check(value) and (value != "" or not self._key) else None
 
-
-def readers(entity_type: EntityType, keep: Callable[[Field], bool] = lambda f: True) -> tuple[FieldReader, ...]:
-    """Readers of an entity type's fields (those ``keep`` selects), in release order."""
-    return tuple(FieldReader(f) for f in entity_type.fields if keep(f))

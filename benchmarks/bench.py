@@ -243,15 +243,22 @@ def run_scale(scale: float, args: argparse.Namespace) -> dict:
     """All stages and references at one scale; returns what goes to results-<scale>.json."""
     release = ensure_release(args.work, scale, args.seed)
     run_dir = args.work / f"run-{scale:g}"
-    shutil.rmtree(run_dir, ignore_errors=True)
+    earlier = earlier_runs(args.work, scale) if args.stage else {}
+    if not args.stage:
+        shutil.rmtree(run_dir, ignore_errors=True)
     logs = run_dir / "logs"
-    logs.mkdir(parents=True)
+    logs.mkdir(parents=True, exist_ok=True)
     nt, store, dumped, floor_store = run_dir / "hkg.nt", run_dir / "store", run_dir / "dump.nt", run_dir / "floor-store"
     checked_store, raw_dumped, export_dir = run_dir / "checked-store", run_dir / "raw-dump.nt", run_dir / "export"
     input_bytes = sum(f.stat().st_size for f in release.glob("*.json"))
     runs: dict[str, Run] = {}
 
     def stage(name: str, cmd: list, limit: float | None = None) -> Run:
+        if args.stage and name not in args.stage:
+            if name in earlier:
+                runs[name] = earlier[name]
+                return runs[name]
+            return Run(name, [], None, 0.0, 0.0, 0.0, 0.0, 0.0, 0, "", "", extra={"not run": True})  # not in the table
         print(f"[{scale:g}] {name} ...", file=sys.stderr, flush=True)
         run = runs[name] = measure(name, cmd, logs, limit)
         print(f"[{scale:g}] {name}: {run.status()}, {run.seconds:.1f} s, peak RSS {run.peak_rss_mb:.0f} MB", file=sys.stderr)
@@ -270,7 +277,7 @@ def run_scale(scale: float, args: argparse.Namespace) -> dict:
     checked_load.extra = {"proven": tail(checked_load.stderr, 40).count("proven while converting") > 0,
                           "verdict": Path(checked_load.stdout).read_text().splitlines()[:1]}
     shutil.rmtree(checked_store, ignore_errors=True)
-    if load.ok:
+    if load.ok or (args.stage and store.exists()):  # --stage: the store a --keep run left
         validate = stage("validate", HKG + ["validate", "--store", store])
         if validate.returncode == 1:  # violations on generated data: a finding, not to hide
             summary = "\n".join(Path(validate.stdout).read_text().splitlines()[:60])
@@ -278,17 +285,17 @@ def run_scale(scale: float, args: argparse.Namespace) -> dict:
         elif not validate.ok:
             report_failure(validate)
         dump = stage("dump", HKG + ["dump", "--store", store, "-o", dumped])
-        if dump.ok:
+        if dump.ok and dumped.exists():
             dump.triples = validate.triples = count_lines(dumped)  # the store's triples, as written
         if not args.skip_reference:
             raw_dump = stage("raw-dump", [sys.executable, "-c", DUMP_SCRIPT, live_version(store), raw_dumped])
             raw_dump.triples = dump.triples
         exported = stage("export", HKG + ["export", "--store", store, "--to", "huggingkg", "-o", export_dir])
         exported.triples = dump.triples
-    if convert.ok:
+    if convert.ok or (args.stage and nt.exists()):
         checked = stage("validate-file", HKG + ["validate", nt])
         checked.triples = convert.triples
-    if convert.ok and not args.skip_reference:
+    if (convert.ok or (args.stage and nt.exists())) and not args.skip_reference:
         floor = stage("floor", [sys.executable, "-c", FLOOR_SCRIPT, floor_store, nt])
         floor.triples = convert.triples
         if scale <= args.reference_scale:
@@ -302,6 +309,15 @@ def run_scale(scale: float, args: argparse.Namespace) -> dict:
         for path in (nt, store, dumped, floor_store, raw_dumped, export_dir):
             shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
     return result
+
+
+def earlier_runs(work: Path, scale: float) -> dict[str, Run]:
+    """The runs of the last results-<scale>.json, for the stages --stage does not rerun."""
+    path = work / f"results-{scale:g}.json"
+    if not path.exists():
+        return {}
+    found = json.loads(path.read_text())["runs"]
+    return {name: Run(**{**run, "extra": {**run["extra"], "earlier": True}}) for name, run in found.items()}
 
 
 def rows(runs: dict[str, Run], limit: float) -> list[dict]:
@@ -404,7 +420,9 @@ def markdown(result: dict, facts: dict) -> str:
     title = (f"### scale {result['scale']:g} (seed {result['seed']}) — {facts['cpus_logical']} CPUs, {facts['ram_gb']:.0f} GB RAM, "
              f"load average {loads[0]:.1f}–{loads[-1]:.1f} at stage starts")
     rule = "| " + " | ".join(a.ljust(w, "-") if a.startswith(":") else a.rjust(w, "-") for a, w in zip(align, widths)) + " |"
-    return "\n".join([title, "", line(header), rule, *map(line, body)])
+    earlier = [f"{name} ({time.strftime('%H:%M', time.gmtime(run['started']))} UTC)" for name, run in result["runs"].items() if run["extra"].get("earlier")]
+    footnote = ["", "From an earlier run (not rerun with --stage): " + ", ".join(earlier) + "."] if earlier else []
+    return "\n".join([title, "", line(header), rule, *map(line, body), *footnote])
 
 
 def targets(result: dict) -> list[str]:
@@ -446,6 +464,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-reference", action="store_true", help="no bulk_load floor, no rdflib+pyshacl")
     parser.add_argument("--reference-scale", type=float, default=0.01, help="largest scale at which rdflib+pyshacl runs")
     parser.add_argument("--limit", type=float, default=1800, help="seconds before rdflib+pyshacl is killed")
+    parser.add_argument("--stage", action="append", help="run only this stage (repeatable), on the files a --keep run left; "
+                        "the other stages' figures come from the last results-<scale>.json where it has them (marked)")
     args = parser.parse_args(argv)
     args.work = args.work.resolve()
     args.work.mkdir(parents=True, exist_ok=True)

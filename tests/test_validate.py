@@ -150,6 +150,11 @@ VIOLATIONS = {
         '<collection/o/c> a hkg:Collection ; hkg:slug "google/embedding-models" .',
         {("Collection-slug", "Pattern"): 1},
     ),
+    # each class its own page pattern on one path: a Space's page passes other shapes' patterns
+    "a dataset's page under /spaces": (
+        '<dataset/o/d> a hkg:Dataset ; hkg:id "o/d" ; <https://schema.org/url> <https://huggingface.co/spaces/o/d> .',
+        {("Dataset-url", "Pattern"): 1},
+    ),
     "task id with spaces": (
         '<task/t> a hkg:Task ; hkg:id "Text Generation" .',
         {("Task-id", "Pattern"): 1},

@@ -79,6 +79,7 @@ class Compiler:
     def __init__(self, shapes: Shapes, store: ox.Store, union: bool, terms: Terms, components: set[URIRef] | None = None):
         self.shapes, self.store, self.union, self.terms, self.components = shapes, store, union, terms, components
         self.builders = builders()
+        self.embedded = isinstance(store, ox.Store)
         self._closures: dict[Node, tuple[str, ...]] = {}
         self._checks: dict[Node, list[Check]] = {}
         self._paths: dict[Node, Path | None] = {}
@@ -278,24 +279,40 @@ def _scan(where: tuple) -> str:
 def _values_query(key: tuple, members: list[Member]) -> Query:
     """All value expressions of the shapes on one path, each computed once per value.
 
-    Rows are the values failing some expression, joined with the shapes' focus nodes and kept
-    only where an expression of the row's own shape fails; ?okN tell which.
+    Rows are the values failing an expression of the row's own shape; ?okN tell which.
     """
     expression = {id(c): c.ok("?value") for m in members for _, c in m.checks}  # once: ok() may mint variables
     texts = list(dict.fromkeys(expression.values()))
     flagged = [Member(m.shape, m.focus, tuple((texts.index(expression[id(c)]), c) for _, c in m.checks)) for m in members]
-    # flags are 1/0, not true/false: Virtuoso 7 misreads FILTER (!?ok) after BIND (... AS ?ok)
-    binds = " ".join(f"BIND (IF({safe(e)}, 1, 0) AS ?ok{i})" for i, e in enumerate(texts))
     flags = " ".join(f"?ok{i}" for i in range(len(texts)))
-    fails = [" || ".join(f"?ok{n} = 0" for n in sorted({n for n, _ in m.checks})) for m in flagged]
-    if key[1][0] == "node":
-        sparql = f"SELECT {SELECTED} {flags} WHERE {{ {_labelled(flagged)} BIND (?this AS ?value) {binds} FILTER ({fails[0]}) }}"
+    if key[1][0] == "node":  # one shape: its members differ only by focus
+        sparql = f"SELECT {SELECTED} {flags} WHERE {{ {_labelled(flagged)} BIND (?this AS ?value) {_flagged(texts, range(len(texts)))} }}"
         return Query(sparql, tuple(flagged))
-    any_fails = " || ".join(f"?ok{i} = 0" for i in range(len(texts)))
-    failures = f"SELECT ?this ?value {flags} WHERE {{ {_scan(key[1])} {binds} FILTER ({any_fails}) }}"
-    own = fails[0] if len(members) == 1 else " || ".join(f"(?shape = {i} && ({f}))" for i, f in enumerate(fails))
-    sparql = f"SELECT {SELECTED} {flags} WHERE {{ {{ {failures} }} {_labelled(flagged)} FILTER ({own}) }}"
-    return Query(sparql, tuple(flagged), failures)
+    if len({_own(m) for m in flagged}) > 1:
+        # Shapes with different checks (each class its own sh:pattern, say): each value is checked
+        # against its own shape's expressions only, else nearly every value would fail some other
+        # shape's. The path's values come first, in index order (decoding them in that order is
+        # ~3x cheaper than in the focus nodes' order), hash-joined with the labelled focus nodes.
+        users = {n: [i for i, m in enumerate(flagged) if n in _own(m)] for n in range(len(texts))}
+        binds = " ".join(f"BIND (IF(?shape IN ({', '.join(map(str, users[n]))}), IF({safe(texts[n])}, 1, 0), 1) AS ?ok{n})" for n in users)
+        fails = " || ".join(f"?ok{n} = 0" for n in users)
+        scan = f"{{ SELECT ?this ?value WHERE {{ {_scan(key[1])} }} }}"
+        return Query(f"SELECT {SELECTED} {flags} WHERE {{ {scan} {_labelled(flagged)} {binds} FILTER ({fails}) }}", tuple(flagged))
+    failures = f"SELECT ?this ?value {flags} WHERE {{ {_scan(key[1])} {_flagged(texts, range(len(texts)))} }}"
+    return Query(f"SELECT {SELECTED} {flags} WHERE {{ {{ {failures} }} {_labelled(flagged)} }}", tuple(flagged), failures)
+
+
+def _own(member: Member) -> frozenset[int]:
+    """The indexes of the expressions a member checks."""
+    return frozenset(n for n, _ in member.checks)
+
+
+def _flagged(texts: list[str], indexes) -> str:
+    """?okN = 1 or 0 for each expression N of ``indexes``, keeping the rows where one is 0."""
+    indexes = sorted(indexes)
+    # flags are 1/0, not true/false: Virtuoso 7 misreads FILTER (!?ok) after BIND (... AS ?ok)
+    binds = " ".join(f"BIND (IF({safe(texts[n])}, 1, 0) AS ?ok{n})" for n in indexes)
+    return f"{binds} FILTER ({' || '.join(f'?ok{n} = 0' for n in indexes)})"
 
 
 def _class_query(key: tuple, members: list[Member]) -> Query:

@@ -32,6 +32,8 @@ class Context(Protocol):
 
     shapes: Shapes
     terms: Terms
+    embedded: bool  # the embedded Oxigraph store, whose evaluator some forms are tuned for
+
 
     def fresh(self) -> str: ...
     def path(self, shape: Node) -> Path | None: ...

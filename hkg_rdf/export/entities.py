@@ -5,8 +5,8 @@ Read from the type index (``?s rdf:type C`` per release class) and the key index
 the type and id of any node, an edge's far end included, with a dict lookup instead of a store
 lookup. The index holds the id only where it is not the one the node's IRI decodes to (a
 minted IRI and its key agree, except in foreign or hand-made data), so an entity costs its
-node and a dict slot: ~180 bytes (measured at scale 0.1), ~0.5 GB for the 2.6 M entities of
-the full release.
+node and a dict slot: ~180 bytes (measured at scale 0.1). At scale 1.0 (2.6 M entities) the
+index took the process from 43 to 692 MB RSS (RocksDB's caches included), 81 s CPU to build.
 """
 
 from __future__ import annotations

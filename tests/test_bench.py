@@ -175,6 +175,21 @@ def test_splits_units():
     assert covered_split(chain[:2], 1, 1, np.random.default_rng(0))[0] == chain[:2]
 
 
+def test_clean_head_is_the_head_of_clean():
+    """The classification text cleans only a prefix of a long README: the same as cleaning it all."""
+    import random
+
+    from hkg_rdf.bench.common import clean, clean_head
+
+    rng = random.Random(0)
+    pieces = ["a", "bc", "word", " ", "  ", "\n", "\t", "\r\n", "\u2028", "\u3000", "\x1c", "é"]
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 120)))
+        for limit in (1, 2, 7, 30):
+            assert clean_head(text, limit) == clean(text)[:limit], (text, limit)
+    assert clean_head("x" * 50 + " y", 5) == "xxxxx"  # one word longer than the prefix tried
+
+
 # ------------------------------------------------------------------ metrics
 
 

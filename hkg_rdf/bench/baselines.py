@@ -280,13 +280,14 @@ def _model_name(name: str) -> str:
     return name.split(":", 1)[-1].rsplit("/", 1)[-1].lower()
 
 
-def _jaccard_rows(Q, C, q_sizes, c_sizes):
-    """Token-set Jaccard of every query row with every candidate row (dense queries x candidates)."""
+def _jaccard(Q, C, q_sizes, c_sizes):
+    """Token-set Jaccard of query rows with candidate rows where they share a token, as
+    (rows, columns, values): zero elsewhere, so no dense queries x candidates temporaries."""
     import numpy as np
 
-    inter = (Q @ C.T).toarray()
-    union = q_sizes[:, None] + c_sizes[None, :] - inter
-    return np.where(union > 0, inter / np.maximum(union, 1), 0.0)
+    inter = (Q @ C.T).tocoo()
+    union = q_sizes[inter.row] + c_sizes[inter.col] - inter.data
+    return inter.row, inter.col, inter.data / np.maximum(union, 1)
 
 
 def _names(split: Path, names: list[str], train, queries, predict: str) -> list[str]:
@@ -332,8 +333,11 @@ def _names(split: Path, names: list[str], train, queries, predict: str) -> list[
     for start in range(0, len(queries), 512):
         chunk = queries[start:start + 512]
         heads = [h for h, _ in chunk]
-        score = _jaccard_rows(matrix(token_sets, heads, token_vocab), C_tok, np.array([len(token_sets[h]) for h in heads], float), c_tok)
-        score += _jaccard_rows(matrix(tags, heads, tag_vocab), C_tag, np.array([len(tags[h]) for h in heads], float), c_tag) / 4
+        score = np.zeros((len(chunk), len(cands)))
+        rows, cols, values = _jaccard(matrix(token_sets, heads, token_vocab), C_tok, np.array([len(token_sets[h]) for h in heads], float), c_tok)
+        score[rows, cols] = values
+        rows, cols, values = _jaccard(matrix(tags, heads, tag_vocab), C_tag, np.array([len(tags[h]) for h in heads], float), c_tag)
+        score[rows, cols] += values / 4
         score += prior[None, :]
         for row, (h, r) in enumerate(chunk):
             name = model_name[h]

@@ -35,7 +35,7 @@ from collections import Counter
 from pathlib import Path
 
 from ..export import hub_datetime  # one lexical form, whatever store answered
-from .common import Namer, clean, select, stream, write_json, write_lines, write_npz
+from .common import Namer, clean_head, select, stream, write_json, write_lines, write_npz
 from .splits import ordered_split
 
 SPLITS = ("train", "valid", "test")
@@ -43,6 +43,7 @@ MASKS = ("train_mask", "val_mask", "test_mask")  # CogDL's names
 TEXT_CHARS = 4000  # of name + README body, enough for TF-IDF or a BERT-sized encoder
 DESCRIPTION_CHARS = 16000  # what nodes.rq reads of a README: room for the front matter
 TFIDF_TERMS = 256  # dense in the .pt: 1.5 M nodes x 256 float32 = 1.5 GB at full scale
+TFIDF_CHUNK = 4096  # documents tokenised at a time
 TOKEN = re.compile(r"[a-z0-9]+")
 # The YAML block huggingface_hub's RepoCard reads as metadata (repocard.REGEX_YAML_BLOCK).
 FRONT_MATTER = re.compile(r"^(\s*---(?:\r\n|\r|\n))([\S\s]*?)((?:\r\n|\r|\n)---[ \t]*(\r\n|\n|$))")
@@ -73,7 +74,7 @@ def export(store, out: Path, namer: Namer, seed: int, ratios: tuple[float, float
         body, cut = (description, False) if keep_front_matter else strip_front_matter(description, len(description) < DESCRIPTION_CHARS)
         if cut:
             unterminated.add(key)
-        row = (Namer.relation(cls).lower(), hub_datetime(created) if created else "", clean(" ".join(x for x in (name, body) if x))[:TEXT_CHARS])
+        row = (Namer.relation(cls).lower(), hub_datetime(created) if created else "", clean_head(" ".join(x for x in (name, body) if x), TEXT_CHARS))
         if key not in info or row < info[key]:  # the smallest if a value repeats: independent of the store's order
             info[key] = row
     nodes = sorted(info)
@@ -151,21 +152,33 @@ def binary_features(node_type, types: list[str], edge_index, edge_type, relation
 
 def tfidf_features(texts: list[str], train: list[int]):
     """Sublinear TF-IDF rows (L2-normalised, float32 CSR) over the terms in most training
-    documents; ties in document frequency go to the smaller term, so the columns are deterministic."""
+    documents; ties in document frequency go to the smaller term, so the columns are deterministic.
+    Tokens become column numbers in C (``map(dict.get)`` into numpy) a chunk of documents at a
+    time: no Python loop per token, no list of every token."""
+    import heapq
+    from itertools import chain, repeat
+
     import numpy as np
     from scipy.sparse import csr_matrix, diags
 
-    df = Counter(t for n in train for t in set(TOKEN.findall(texts[n].lower())))
-    terms = sorted(sorted(df, key=lambda t: (-df[t], t))[:TFIDF_TERMS])
+    df: Counter = Counter()
+    for n in train:
+        df.update(set(TOKEN.findall(texts[n].lower())))
+    terms = sorted(t for t, _ in heapq.nsmallest(TFIDF_TERMS, df.items(), key=lambda item: (-item[1], item[0])))
     column = {t: j for j, t in enumerate(terms)}
     idf = np.array([math.log((1 + len(train)) / (1 + df[t])) + 1 for t in terms])
-    codes: list[int] = []  # row * terms + column, once per token occurrence
-    for i, text in enumerate(texts):
-        base = i * len(terms)
-        codes.extend(base + column[t] for t in TOKEN.findall(text.lower()) if t in column)
-    keys, counts = np.unique(np.array(codes, dtype=np.int64), return_counts=True)
-    rows, cols = np.divmod(keys, max(len(terms), 1))
-    x = csr_matrix(((1 + np.log(counts)) * idf[cols], (rows, cols)), shape=(len(texts), len(terms)))
+    width = max(len(terms), 1)
+    keys, counts = [], []  # row * width + column of each (document, term), its count
+    for start in range(0, len(texts), TFIDF_CHUNK):
+        tokens = [TOKEN.findall(text.lower()) for text in texts[start:start + TFIDF_CHUNK]]
+        flat = list(chain.from_iterable(tokens))
+        cols = np.fromiter(map(column.get, flat, repeat(-1)), dtype=np.int64, count=len(flat))
+        rows = np.repeat(np.arange(start, start + len(tokens), dtype=np.int64), [len(t) for t in tokens])
+        chunk_keys, chunk_counts = np.unique(rows[cols >= 0] * width + cols[cols >= 0], return_counts=True)
+        keys.append(chunk_keys)
+        counts.append(chunk_counts)
+    rows, cols = np.divmod(np.concatenate(keys or [np.zeros(0, np.int64)]), width)
+    x = csr_matrix(((1 + np.log(np.concatenate(counts or [np.zeros(0, np.int64)]))) * idf[cols], (rows, cols)), shape=(len(texts), len(terms)))
     norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
     return (diags(1 / np.maximum(norms, 1e-12)) @ x).astype(np.float32).tocsr(), terms
 

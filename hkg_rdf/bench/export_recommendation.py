@@ -66,11 +66,22 @@ def _list_lines(names, start: int = 0) -> list[str]:
     return [f"{n if _PLAIN.fullmatch(n) else quote(n, safe='')} {i}" for i, n in enumerate(names, start)]
 
 
+def _likes(store, namer: Namer) -> set[tuple[str, str]]:
+    """(user, item) names of the likes whose ends the release's like relations allow: their
+    IRIs name the types (likes.rq leaves the type patterns out, see there)."""
+    vocab = vocabulary()
+    like = vocab.relation("user_like_model")
+    users = like.subject.segment + ":"
+    items = tuple(r.object.segment + ":" for r in vocab.relations if r.prop == like.prop)
+    pairs = ((namer.entity(u), namer.entity(i)) for u, i in stream(store, "likes"))
+    return {(u, i) for u, i in pairs if u.startswith(users) and i.startswith(items)}
+
+
 def export(store, out: Path, namer: Namer, seed: int, ratios: tuple[float, float, float], k_core: int) -> dict:
     import numpy as np
 
     rng = np.random.default_rng(seed)
-    likes = sorted({(namer.entity(u), namer.entity(i)) for u, i in stream(store, "likes")})
+    likes = sorted(_likes(store, namer))
     likes = kcore(likes, k_core)
     users = sorted({u for u, _ in likes})
     items = sorted({i for _, i in likes})

@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+from ..vocab import vocabulary
 from .common import Namer, clean, select, write_json, write_lines
 from .splits import covered_split
 
@@ -60,9 +61,10 @@ def export(store, out: Path, namer: Namer, seed: int, valid_ratio: float, test_r
         write_lines(out / names, (f"{h}\t{r}\t{t}" for h, r, t in triples))
         write_lines(out / ids, (f"{eid[h]}\t{rid[r]}\t{eid[t]}" for h, r, t in triples))
     tags: dict[str, set[str]] = {}
-    for model, tag in select(store, "model_tags"):
+    models = vocabulary().relation("model_finetune_model").subject.segment + ":"
+    for model, tag in select(store, "model_tags" if with_kg else "lineage_tags"):
         key = namer.entity(model)
-        if key in eid:
+        if key in eid and key.startswith(models):  # model_tags.rq has no type pattern
             tags.setdefault(key, set()).add(clean(tag).replace(" ", "_"))
     write_lines(out / "entity_tags.tsv", (f"{eid[e]}\t{' '.join(sorted(tags[e]))}" for e in entities if e in tags))
     write_lines(out / "dataset.yaml", [

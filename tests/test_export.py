@@ -18,10 +18,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hkg_rdf import export as export_module
 from hkg_rdf.convert import convert
 from hkg_rdf.errors import InputError
 from hkg_rdf.export import NOT_EXPORTED, TRIPLES_TXT, export_release, hub_datetime
+from hkg_rdf.export.scan import Exporter
 from hkg_rdf.iris import IriMinter
 from hkg_rdf.load import load
 from hkg_rdf.report import Report
@@ -285,7 +285,7 @@ def test_a_failed_export_leaves_nothing(example_export, tmp_path: Path, monkeypa
     def fail(*args) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(export_module._Exporter, "_unreached_edges", fail)
+    monkeypatch.setattr(Exporter, "_unreached_edges", fail)
     with pytest.raises(RuntimeError):
         export(example_export[0], tmp_path / "out")
     assert list(tmp_path.iterdir()) == []
@@ -331,3 +331,37 @@ def test_author_order_and_repeated_names_round_trip_exactly(release_copy: Path, 
     again = {p["id"]: p["authors"] for p in records(tmp_path / "out" / "papers.json")}
     assert again == {p["id"]: p["authors"] for p in papers}
     assert again[papers[0]["id"]] == ["Wei Zhang", "Ann Lee", "Wei Zhang", "Zoe Angstrom", "Ann Lee"]
+
+
+# ---------------------------------------------------------------- the scan
+
+
+def test_triples_txt_lists_edges_type_by_type(example_export) -> None:
+    """Lines are spooled per subject type and joined in mapping order, as a pass type by type
+    writes them (the bytes of earlier exports), not in the scan's mixed order."""
+    _, out, _, _ = example_export
+    order = {t.segment: i for i, t in enumerate(VOCAB.types)}
+    rdf_subject = {r.name: (r.object if r.inverse else r.subject).segment for r in VOCAB.relations}
+    ranks = [order[rdf_subject[line.split("\t")[1]]] for line in (out / TRIPLES_TXT).read_text(encoding="utf-8").splitlines()]
+    assert ranks == sorted(ranks) and len(set(ranks)) > 1
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")]  # no spool left behind
+
+
+class _Shuffled:
+    """The real store, but its scan of the default graph answered out of subject order."""
+
+    def __init__(self, store: ox.Store):
+        self.store = store
+
+    def quads_for_pattern(self, *pattern):
+        quads = list(self.store.quads_for_pattern(*pattern))
+        return iter(quads[::2] + quads[1::2]) if pattern == (None, None, None, ox.DefaultGraph()) else iter(quads)
+
+    def __getattr__(self, name: str):
+        return getattr(self.store, name)
+
+
+def test_a_scan_not_grouped_by_subject_is_refused(example_export, tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError, match="not grouped by subject"):
+        export(_Shuffled(example_export[0]), tmp_path / "out")
+    assert list(tmp_path.iterdir()) == []

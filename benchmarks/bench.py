@@ -268,14 +268,16 @@ def run_scale(scale: float, args: argparse.Namespace) -> dict:
 
     convert = stage("convert", HKG + ["convert", release, "-o", nt, "--report", run_dir / "convert-report.json"])
     convert.triples = report_triples(run_dir / "convert-report.json")
-    convert.extra = {"input_mb": input_bytes / MB, "input_mb_per_s": input_bytes / MB / convert.seconds}
+    if convert.seconds:  # 0: not run (--stage)
+        convert.extra.update(input_mb=input_bytes / MB, input_mb_per_s=input_bytes / MB / convert.seconds)
     load = stage("load", HKG + ["load", release, "--store", store, "--replace", "--report", run_dir / "load-report.json"])
     load.triples = report_triples(run_dir / "load-report.json")
     checked_load = stage("load-validate", HKG + ["load", release, "--store", checked_store, "--replace", "--validate",
                                                  "--report", run_dir / "load-validate-report.json"])
     checked_load.triples = report_triples(run_dir / "load-validate-report.json")
-    checked_load.extra = {"proven": tail(checked_load.stderr, 40).count("proven while converting") > 0,
-                          "verdict": Path(checked_load.stdout).read_text().splitlines()[:1]}
+    if checked_load.stdout:
+        checked_load.extra.update(proven=tail(checked_load.stderr, 40).count("proven while converting") > 0,
+                                  verdict=Path(checked_load.stdout).read_text().splitlines()[:1])
     shutil.rmtree(checked_store, ignore_errors=True)
     if load.ok or (args.stage and store.exists()):  # --stage: the store a --keep run left
         validate = stage("validate", HKG + ["validate", "--store", store])
@@ -300,7 +302,7 @@ def run_scale(scale: float, args: argparse.Namespace) -> dict:
         floor.triples = convert.triples
         if scale <= args.reference_scale:
             rdflib = stage("rdflib", [sys.executable, "-c", RDFLIB_SCRIPT, nt, SHAPES], limit=args.limit)
-            rdflib.extra = json_lines(rdflib.stdout)
+            rdflib.extra.update(json_lines(rdflib.stdout))
             rdflib.triples = rdflib.extra.get("parsed", {}).get("triples")
 
     result = {"scale": scale, "seed": args.seed, "release": str(release), "limit_seconds": args.limit,
@@ -320,6 +322,12 @@ def earlier_runs(work: Path, scale: float) -> dict[str, Run]:
     return {name: Run(**{**run, "extra": {**run["extra"], "earlier": True}}) for name, run in found.items()}
 
 
+def versus(run: Run, reference: Run, name: str) -> str:
+    """Wall-time and CPU-time ratios: the CPU one holds when the two ran at different loads."""
+    cpu = f", {run.cpu_seconds / reference.cpu_seconds:.2f}× its CPU" if reference.cpu_seconds else ""
+    return f"{run.seconds / reference.seconds:.2f}× {name} time{cpu}"
+
+
 def rows(runs: dict[str, Run], limit: float) -> list[dict]:
     """Table rows: our stages, end-to-end, then the references, with the ratios that matter."""
     def row(stage: str, triples: int | None, seconds: float | None, rss: float | None, ratio: str = "", note: str = "",
@@ -337,10 +345,10 @@ def rows(runs: dict[str, Run], limit: float) -> list[dict]:
         table.append(row("convert (release → .nt)", run.triples, run.seconds, run.peak_rss_mb, cpu=run.cpu_seconds, load=run.load_average,
                          note=f"input {run.extra['input_mb']:.0f} MB at {run.extra['input_mb_per_s']:.1f} MB/s {status(run)}".strip()))
     if (run := runs.get("load")):
-        ratio = f"{run.seconds / floor.seconds:.2f}× floor time" if floor and floor.ok and run.ok else ""
+        ratio = versus(run, floor, "floor") if floor and floor.ok and run.ok else ""
         table.append(row("load (convert + bulk load)", run.triples, run.seconds, run.peak_rss_mb, ratio, status(run), run.cpu_seconds, run.load_average))
     if (run := runs.get("load-validate")):
-        ratios = [f"{run.seconds / floor.seconds:.2f}× floor time" if floor and floor.ok and run.returncode in (0, 1) else ""]
+        ratios = [versus(run, floor, "floor") if floor and floor.ok and run.returncode in (0, 1) else ""]
         if rdflib and rdflib.ok and run.returncode in (0, 1):
             ratios.append(f"{rdflib.seconds / run.seconds:.1f}× faster than rdflib+pyshacl")
         verdict = " ".join(run.extra.get("verdict", []))
@@ -361,11 +369,11 @@ def rows(runs: dict[str, Run], limit: float) -> list[dict]:
         table.append(row("validate (.nt file → verdict)", run.triples, run.seconds, run.peak_rss_mb, ratio, note, run.cpu_seconds, run.load_average))
     raw_dump = runs.get("raw-dump")
     if (run := runs.get("dump")):
-        ratio = f"{run.seconds / raw_dump.seconds:.2f}× Store.dump time" if raw_dump and raw_dump.ok and run.ok else ""
+        ratio = versus(run, raw_dump, "Store.dump") if raw_dump and raw_dump.ok and run.ok else ""
         table.append(row("dump (store → .nt)", run.triples, run.seconds, run.peak_rss_mb, ratio, status(run), run.cpu_seconds, run.load_average))
     if (run := runs.get("export")):
         dump = runs.get("dump")
-        ratio = f"{run.seconds / dump.seconds:.2f}× dump time" if dump and dump.ok and run.ok else ""
+        ratio = versus(run, dump, "dump") if dump and dump.ok and run.ok else ""
         table.append(row("export --to huggingkg", run.triples, run.seconds, run.peak_rss_mb, ratio, status(run), run.cpu_seconds, run.load_average))
     load = runs.get("load")
     if load and validate:

@@ -103,6 +103,8 @@ class Run:
         return self.returncode == 0
 
     def status(self) -> str:
+        if self.extra.get("not run"):
+            return "not run"
         if self.returncode is None:
             return "killed at time limit"
         return "ok" if self.ok else f"FAILED (exit {self.returncode})"
@@ -164,6 +166,8 @@ def tail(path: str, lines: int = 15) -> str:
 
 def report_failure(run: Run) -> None:
     """Say exactly how a stage failed: command, exit code, stderr tail."""
+    if run.extra.get("not run"):
+        return
     print(f"\n!! {run.name}: {run.status()} after {run.seconds:.1f} s\n   command: {' '.join(run.cmd)}", file=sys.stderr)
     print("   stderr tail:\n" + tail(run.stderr), file=sys.stderr)
 

@@ -283,7 +283,9 @@ def run_scale(scale: float, args: argparse.Namespace) -> dict:
         checked_load.extra.update(proven=tail(checked_load.stderr, 40).count("proven while converting") > 0,
                                   verdict=Path(checked_load.stdout).read_text().splitlines()[:1])
     shutil.rmtree(checked_store, ignore_errors=True)
-    if load.ok or (args.stage and store.exists()):  # --stage: the store a --keep run left
+    have_store = load.ok or (args.stage and store.exists())  # --stage: the files a --keep run left
+    have_nt = convert.ok or (args.stage and nt.exists())
+    if have_store:
         validate = stage("validate", HKG + ["validate", "--store", store])
         if validate.returncode == 1:  # violations on generated data: a finding, not to hide
             summary = "\n".join(Path(validate.stdout).read_text().splitlines()[:60])
@@ -298,10 +300,10 @@ def run_scale(scale: float, args: argparse.Namespace) -> dict:
             raw_dump.triples = dump.triples
         exported = stage("export", HKG + ["export", "--store", store, "--to", "huggingkg", "-o", export_dir])
         exported.triples = dump.triples
-    if convert.ok or (args.stage and nt.exists()):
+    if have_nt:
         checked = stage("validate-file", HKG + ["validate", nt])
         checked.triples = convert.triples
-    if (convert.ok or (args.stage and nt.exists())) and not args.skip_reference:
+    if have_nt and not args.skip_reference:
         floor = stage("floor", [sys.executable, "-c", FLOOR_SCRIPT, floor_store, nt])
         floor.triples = convert.triples
         if scale <= args.reference_scale:

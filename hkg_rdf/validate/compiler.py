@@ -294,10 +294,8 @@ def _values_query(key: tuple, members: list[Member]) -> Query:
         # shape's. The path's values come first, in index order (decoding them in that order is
         # ~3x cheaper than in the focus nodes' order), hash-joined with the labelled focus nodes.
         users = {n: [i for i, m in enumerate(flagged) if n in _own(m)] for n in range(len(texts))}
-        binds = " ".join(f"BIND (IF(?shape IN ({', '.join(map(str, users[n]))}), IF({safe(texts[n])}, 1, 0), 1) AS ?ok{n})" for n in users)
-        fails = " || ".join(f"?ok{n} = 0" for n in users)
         scan = f"{{ SELECT ?this ?value WHERE {{ {_scan(key[1])} }} }}"
-        return Query(f"SELECT {SELECTED} {flags} WHERE {{ {scan} {_labelled(flagged)} {binds} FILTER ({fails}) }}", tuple(flagged))
+        return Query(f"SELECT {SELECTED} {flags} WHERE {{ {scan} {_labelled(flagged)} {_flagged(texts, users, users)} }}", tuple(flagged))
     failures = f"SELECT ?this ?value {flags} WHERE {{ {_scan(key[1])} {_flagged(texts, range(len(texts)))} }}"
     return Query(f"SELECT {SELECTED} {flags} WHERE {{ {{ {failures} }} {_labelled(flagged)} }}", tuple(flagged), failures)
 
@@ -307,11 +305,17 @@ def _own(member: Member) -> frozenset[int]:
     return frozenset(n for n, _ in member.checks)
 
 
-def _flagged(texts: list[str], indexes) -> str:
-    """?okN = 1 or 0 for each expression N of ``indexes``, keeping the rows where one is 0."""
+def _flagged(texts: list[str], indexes, users: dict[int, list[int]] | None = None) -> str:
+    """?okN = 1 or 0 for each expression N of ``indexes``, keeping the rows where one is 0.
+    With ``users``, expression N is computed only on rows whose ?shape is among ``users[N]``."""
     indexes = sorted(indexes)
+
+    def flag(n: int) -> str:
+        computed = f"IF({safe(texts[n])}, 1, 0)"
+        return computed if users is None else f"IF(?shape IN ({', '.join(map(str, users[n]))}), {computed}, 1)"
+
     # flags are 1/0, not true/false: Virtuoso 7 misreads FILTER (!?ok) after BIND (... AS ?ok)
-    binds = " ".join(f"BIND (IF({safe(texts[n])}, 1, 0) AS ?ok{n})" for n in indexes)
+    binds = " ".join(f"BIND ({flag(n)} AS ?ok{n})" for n in indexes)
     return f"{binds} FILTER ({' || '.join(f'?ok{n} = 0' for n in indexes)})"
 
 

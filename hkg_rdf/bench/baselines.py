@@ -212,21 +212,28 @@ def tracing(split: Path, method: str, on: str, seed: int, predict: str = "head",
             epochs: int = 60, dim: int = 64, lr: float = 0.0025, margin: float = 1.0) -> list[str]:
     """Queries are (known entity, relation): the tail (derived model) when predicting heads,
     the head when predicting tails; lines are ``known<TAB>relation<TAB>ranked candidates``."""
-    import numpy as np
-
     entities = read_ids(need(split / "entity_ids.del"))
     names = sorted(entities, key=entities.get)
     train = read_triples(split / "train.del")
     held = read_triples(split / f"{on}.del")
     queries = sorted({(t, r) if predict == "head" else (h, r) for h, r, t in held})
-    lines = []
     if method == "names":
         return _names(split, names, train, queries, predict)
 
-    # TransE: ||h + r - t||_2, margin ranking with one corrupted tail or head per triple
+    E, R = _transe(split, len(names), train, seed, epochs, dim, lr, margin)
+    return _nearest(E, R, queries, -1 if predict == "head" else 1)  # the head nearest t - r, the tail nearest h + r
+
+
+def _transe(split: Path, n_entities: int, train, seed: int, epochs: int, dim: int, lr: float, margin: float):
+    """TransE embeddings: ||h + r - t||_2, margin ranking with one corrupted tail or head per
+    triple, plain SGD on batches of 1024. A batch touches at most 4096 entities, so its gradient
+    is summed into the rows it touches (np.unique), not into an entities x dim zero matrix: the
+    same additions in the same order, hence the same floats, without writing every row per batch."""
+    import numpy as np
+
     rng = np.random.default_rng(seed)
     n_rel = len(read_ids(need(split / "relation_ids.del")))
-    E = rng.normal(scale=1 / np.sqrt(dim), size=(len(names), dim))
+    E = rng.normal(scale=1 / np.sqrt(dim), size=(n_entities, dim))
     R = rng.normal(scale=1 / np.sqrt(dim), size=(max(n_rel, 1), dim))
     T = np.array(train, dtype=np.int64).reshape(-1, 3)
     batch = 1024
@@ -236,7 +243,7 @@ def tracing(split: Path, method: str, on: str, seed: int, predict: str = "head",
         for start in range(0, len(T), batch):
             b = T[start:start + batch]
             h, r, t = b[:, 0], b[:, 1], b[:, 2]
-            corrupt = rng.integers(len(names), size=len(b))
+            corrupt = rng.integers(n_entities, size=len(b))
             tail_side = rng.random(len(b)) < 0.5
             h2, t2 = np.where(tail_side, h, corrupt), np.where(tail_side, corrupt, t)
             dp, dn = E[h] + R[r] - E[t], E[h2] + R[r] - E[t2]
@@ -246,22 +253,30 @@ def tracing(split: Path, method: str, on: str, seed: int, predict: str = "head",
                 continue
             gp = dp[active] / np_[active, None]
             gn = dn[active] / nn[active, None]
-            gE = np.zeros_like(E)
+            rows, slot = np.unique(np.concatenate([h[active], t[active], h2[active], t2[active]]), return_inverse=True)
+            gE = np.zeros((len(rows), dim))
+            for part, g in zip(np.split(slot, 4), (gp, -gp, -gn, gn)):
+                np.add.at(gE, part, g)
             gR = np.zeros_like(R)
-            np.add.at(gE, h[active], gp)
-            np.add.at(gE, t[active], -gp)
-            np.add.at(gE, h2[active], -gn)
-            np.add.at(gE, t2[active], gn)
             np.add.at(gR, r[active], gp - gn)
-            E -= lr * gE
+            E[rows] -= lr * gE
             R -= lr * gR
+    return E, R
+
+
+def _nearest(E, R, queries, sign: int, chunk: int = 256) -> list[str]:
+    """For each (entity q, relation r) the TOP entities nearest to q + sign * r (q itself
+    excluded), as ``q<TAB>r<TAB>ranked candidates`` scored by minus the distance; distances to
+    every entity, ``chunk`` queries at a time (chunk x entities floats)."""
+    import numpy as np
+
     sq = (E * E).sum(axis=1)
-    sign = -1 if predict == "head" else 1  # the head nearest to t - r, the tail nearest to h + r
-    for start in range(0, len(queries), 1024):
-        chunk = queries[start:start + 1024]
-        X = E[[q for q, _ in chunk]] + sign * R[[r for _, r in chunk]]
+    lines = []
+    for start in range(0, len(queries), chunk):
+        part = queries[start:start + chunk]
+        X = E[[q for q, _ in part]] + sign * R[[r for _, r in part]]
         dist = np.sqrt(np.maximum((X * X).sum(axis=1)[:, None] - 2 * X @ E.T + sq[None, :], 0))
-        for row, (q, r) in enumerate(chunk):
+        for row, (q, r) in enumerate(part):
             d = dist[row]
             d[q] = np.inf
             top = np.argpartition(d, min(TOP, len(d) - 1))[:TOP + 1]

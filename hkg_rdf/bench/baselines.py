@@ -1,8 +1,6 @@
 """CPU baselines (numpy/scipy) that write predictions in the format ``bench eval`` reads.
 
-recommendation   popularity; itemknn (item-item P(j|i) from training likes, popularity breaks ties);
-                 gfcf (graph filtering, the training-free closed form of LightGCN's propagation:
-                 Shen et al., "How Powerful is Graph Convolution for Recommendation?", CIKM 2021)
+recommendation   popularity; itemknn; gfcf (in recommenders.py: exact top 40 without dense scores)
 classification   propagation (label propagation over the undirected lineage/trained-on graph,
                  one step = neighbour vote); tfidf (multinomial naive Bayes on TF-IDF of name +
                  description); both predict every label within 0.9 of the best score
@@ -17,7 +15,8 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from .common import format_candidates, need, read_ids, write_lines
-from .metrics import read_labels, read_triples, read_user_items
+from .metrics import read_labels, read_triples
+from .recommenders import recommendation
 
 METHODS = {
     "recommendation": ("popularity", "itemknn", "gfcf"),
@@ -27,109 +26,6 @@ METHODS = {
 TOP = 100
 LINEAGE_RELATIONS = ("model_adapter_model", "model_finetune_model", "model_merge_model", "model_quantized_model")  # release names
 _TOKEN = re.compile(r"[a-z0-9]+")
-
-
-# ------------------------------------------------------------------ recommendation
-
-
-def _top_unseen(scores, seen: set[int], k: int) -> list[int]:
-    import numpy as np
-
-    want = min(len(scores), k + len(seen))
-    top = np.argpartition(-scores, want - 1)[:want] if want < len(scores) else np.arange(len(scores))
-    top = sorted(top.tolist(), key=lambda i: (-scores[i], i))
-    return [i for i in top if i not in seen][:k]
-
-
-def recommendation(split: Path, method: str, on: str, seed: int) -> list[str]:
-    import numpy as np
-    from scipy.sparse import csr_matrix, diags
-
-    n_items = sum(1 for _ in need(split / "item_ids.tsv").open(encoding="utf-8"))
-    n_users = sum(1 for _ in need(split / "user_ids.tsv").open(encoding="utf-8"))
-    train = read_user_items(split / "train.txt")
-    users = sorted(read_user_items(split / f"{on}.txt"))
-    rows = [u for u, items in train.items() for _ in items]
-    cols = [i for items in train.values() for i in items]
-    X = csr_matrix((np.ones(len(rows), dtype=np.float64), (rows, cols)), shape=(n_users, n_items))
-    pop = np.asarray(X.sum(axis=0)).ravel()
-    tie = pop / (pop.max() + 1) * 1e-6 if len(pop) else pop
-    lines = []
-    if method == "popularity":
-        ranked = sorted(range(n_items), key=lambda i: (-pop[i], i))
-        for u in users:
-            seen = train.get(u, set())
-            lines.append(f"{u}\t{' '.join(str(i) for i in [i for i in ranked[:40 + len(seen)] if i not in seen][:40])}")
-        return lines
-    if method == "gfcf":
-        return _gfcf(X, users, train, tie, seed)
-    # item-kNN with asymmetric cosine alpha = 0 (conditional probability P(j | i)): on sparse
-    # likes it keeps the popularity signal that symmetric cosine throws away
-    S = (diags(1 / np.maximum(pop, 1)) @ (X.T @ X)).tocsr()
-    S.setdiag(0)
-    S.eliminate_zeros()
-    for start in range(0, len(users), 256):
-        batch = users[start:start + 256]
-        scores = (X[batch] @ S).toarray() + tie
-        for row, u in enumerate(batch):
-            lines.append(f"{u}\t{' '.join(map(str, _top_unseen(scores[row], train.get(u, set()), 40)))}")
-    return lines
-
-
-GFCF_RANK, GFCF_ALPHA = 64, 0.3  # ideal low-pass filter: singular vectors kept, weight (GF-CF's choice)
-
-
-def _gfcf(X, users: list[int], train: dict[int, set[int]], tie, seed: int) -> list[str]:
-    """GF-CF: with R~ = Du^-1/2 R Di^-1/2 the symmetric-normalised interaction graph of
-    LightGCN, score r_u (R~^T R~) (the linear low-pass filter, two propagation steps
-    item -> user -> item) + alpha r_u Di^-1/2 V V^T Di^1/2 (the ideal low-pass filter on the top
-    singular vectors V of R~). No training; sparse products as item-kNN, plus one randomized SVD."""
-    import numpy as np
-    from scipy.sparse import diags
-
-    du = np.asarray(X.sum(axis=1)).ravel()
-    di = np.asarray(X.sum(axis=0)).ravel()
-    inv_u, inv_i = diags(1 / np.sqrt(np.maximum(du, 1))), 1 / np.sqrt(np.maximum(di, 1))
-    R = (inv_u @ X @ diags(inv_i)).tocsr()
-    P = (R.T @ R).tocsr()
-    rank = min(GFCF_RANK, min(X.shape) - 1)
-    V = _top_right_singular_vectors(R, rank, np.random.default_rng(seed)) if rank >= 1 and R.nnz else None
-    lines = []
-    for start in range(0, len(users), 256):
-        batch = users[start:start + 256]
-        scores = np.asarray((X[batch] @ P).todense()) + tie
-        if V is not None:
-            scores += GFCF_ALPHA * (((X[batch] @ diags(inv_i)) @ V) @ V.T) / inv_i
-        for row, u in enumerate(batch):
-            lines.append(f"{u}\t{' '.join(map(str, _top_unseen(scores[row], train.get(u, set()), 40)))}")
-    return lines
-
-
-def _top_right_singular_vectors(R, k: int, rng, oversample: int = 16, power: int = 4):
-    """The top-k right singular vectors of sparse R (items x k) by randomized SVD (Halko,
-    Martinsson and Tropp 2011: a seeded Gaussian sketch, power iterations re-orthonormalised):
-    a few sparse products instead of ARPACK's many matrix-vector steps."""
-    import numpy as np
-
-    width = min(k + oversample, min(R.shape))
-    Q = _orthonormal(R @ rng.standard_normal((R.shape[1], width)))
-    for _ in range(power):
-        Q = _orthonormal(R @ _orthonormal(R.T @ Q))
-    # R^T Q = V S W^T: the right singular vectors of R within the sketched range, from the Gram matrix
-    B = R.T @ Q
-    values, vectors = np.linalg.eigh(B.T @ B)
-    order = np.argsort(-values)[:k]
-    return (B @ vectors[:, order]) / np.sqrt(np.maximum(values[order], 1e-300))
-
-
-def _orthonormal(Y):
-    """An orthonormal basis of Y's columns through its small Gram matrix (tall-skinny Y: much
-    cheaper than a Householder QR); directions with no energy are dropped."""
-    import numpy as np
-
-    values, vectors = np.linalg.eigh(Y.T @ Y)
-    keep = values > values.max() * 1e-12 if len(values) and values.max() > 0 else np.zeros(len(values), dtype=bool)
-    return (Y @ vectors[:, keep]) / np.sqrt(values[keep])
 
 
 # ------------------------------------------------------------------ classification
@@ -267,7 +163,7 @@ def _transe(split: Path, n_entities: int, train, seed: int, epochs: int, dim: in
 def _nearest(E, R, queries, sign: int, chunk: int = 256) -> list[str]:
     """For each (entity q, relation r) the TOP entities nearest to q + sign * r (q itself
     excluded), as ``q<TAB>r<TAB>ranked candidates`` scored by minus the distance; distances to
-    every entity, ``chunk`` queries at a time (chunk x entities floats)."""
+    every entity, ``chunk`` queries at a time."""
     import numpy as np
 
     sq = (E * E).sum(axis=1)
@@ -275,7 +171,11 @@ def _nearest(E, R, queries, sign: int, chunk: int = 256) -> list[str]:
     for start in range(0, len(queries), chunk):
         part = queries[start:start + chunk]
         X = E[[q for q, _ in part]] + sign * R[[r for _, r in part]]
-        dist = np.sqrt(np.maximum((X * X).sum(axis=1)[:, None] - 2 * X @ E.T + sq[None, :], 0))
+        dist = X @ E.T  # then sqrt(max(|x|^2 - 2 x.e + |e|^2, 0)) in place: the same floats, one chunk x entities array
+        dist *= -2
+        dist += (X * X).sum(axis=1)[:, None]
+        dist += sq[None, :]
+        np.sqrt(np.maximum(dist, 0, out=dist), out=dist)
         for row, (q, r) in enumerate(part):
             d = dist[row]
             d[q] = np.inf

@@ -320,6 +320,73 @@ def test_report(cli, exports, tmp_path):
     assert (tmp_path / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def dense_recommendation_scores(split: Path, method: str, users: list[int]) -> np.ndarray:
+    """itemknn / gfcf scores of ``users`` on every item, straight from their definitions with
+    dense numpy matrices (GF-CF's singular vectors from the module's randomized SVD)."""
+    from hkg_rdf.bench.recommenders import GFCF_ALPHA, GFCF_RANK, _top_right_singular_vectors
+    from scipy.sparse import csr_matrix
+
+    n_items = len((split / "item_ids.tsv").read_text().splitlines())
+    n_users = len((split / "user_ids.tsv").read_text().splitlines())
+    X = np.zeros((n_users, n_items))
+    for u, i in user_items(split / "train.txt"):
+        X[u, i] = 1
+    pop, du = X.sum(axis=0), X.sum(axis=1)
+    tie = pop / (pop.max() + 1) * 1e-6
+    if method == "itemknn":
+        C = X.T @ X
+        np.fill_diagonal(C, 0)
+        return X[users] @ (C / np.maximum(pop, 1)[:, None]) + tie
+    inv_i = 1 / np.sqrt(np.maximum(pop, 1))
+    R = X / np.sqrt(np.maximum(du, 1))[:, None] * inv_i
+    V = _top_right_singular_vectors(csr_matrix(R), min(GFCF_RANK, min(X.shape) - 1), np.random.default_rng(0))
+    return X[users] @ (R.T @ R) + tie + GFCF_ALPHA * ((X[users] * inv_i) @ V) @ V.T / inv_i
+
+
+def assert_top_40(ranked: list[int], scores: np.ndarray, seen: set[int]) -> None:
+    """``ranked`` is the 40 unseen items of highest score, ties to the smaller id (scores
+    equal within 1e-12 of the largest count as tied: float order differs from ours)."""
+    tol = 1e-12 * np.abs(scores).max()
+    unseen = [i for i in range(len(scores)) if i not in seen]
+    assert len(ranked) == len(set(ranked)) == min(40, len(unseen)) and not set(ranked) & seen
+    for a, b in zip(ranked, ranked[1:]):
+        assert scores[a] > scores[b] + tol or (abs(scores[a] - scores[b]) <= tol and a < b), (a, b)
+    last, chosen = scores[ranked[-1]], set(ranked)
+    tied = [i for i in ranked if abs(scores[i] - last) <= tol]
+    for j in unseen:
+        if j not in chosen:
+            assert scores[j] < last - tol or (abs(scores[j] - last) <= tol and j > max(tied)), j
+
+
+@pytest.mark.parametrize("method,first", [("itemknn", 300), ("gfcf", 600)])
+@pytest.mark.parametrize("pruned", [False, True])
+def test_recommendation_ranking_equals_dense_scores(exports, monkeypatch, method, first, pruned):
+    """The top 40 equals the one of the dense scores for every test user. On this small split
+    every user is scored on every item by default; pruned, the first candidates, cheap items,
+    light users and batches are so few that the bounds decide for some users and not others."""
+    from hkg_rdf.bench import recommenders
+
+    split = exports / "gen" / "recommendation"
+    full, n_items = [], len((split / "item_ids.tsv").read_text().splitlines())
+    model = recommenders._GfCf if method == "gfcf" else recommenders._ItemKnn
+    exact = model.exact
+    monkeypatch.setattr(model, "exact", lambda self, users, items: full.extend(users if len(items) == n_items else []) or exact(self, users, items))
+    if pruned:
+        for name, value in (("BATCH", 16), ("CELLS", 2000), ("CHEAP", 700), ("HEAVY", 10)):
+            monkeypatch.setattr(recommenders, name, value)
+        monkeypatch.setattr(model, "first", first)
+    lines = recommenders.recommendation(split, method, "test", 0)
+    ranked = {int(u): [int(i) for i in items.split()] for u, items in (line.split("\t") for line in lines)}
+    train = {}
+    for u, i in user_items(split / "train.txt"):
+        train.setdefault(u, set()).add(i)
+    users = sorted(ranked)
+    assert users == sorted({u for u, _ in user_items(split / "test.txt")})
+    for u, scores in zip(users, dense_recommendation_scores(split, method, users)):
+        assert_top_40(ranked[u], scores, train.get(u, set()))
+    assert 0 < len(full) < len(users) if pruned else len(full) == len(users)
+
+
 def test_recommendation_k_core(cli, generated_store, tmp_path):
     must(cli("bench", "export", "recommendation", "--store", generated_store, "-o", tmp_path, "--k-core", 3))
     likes = user_items(tmp_path / "train.txt") | user_items(tmp_path / "valid.txt") | user_items(tmp_path / "test.txt")

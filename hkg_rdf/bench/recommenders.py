@@ -22,7 +22,7 @@ from .common import need
 from .metrics import read_user_items
 
 SHOWN = 40  # items recommended per user
-BATCH = 2048  # users bounded together
+BATCH = 4096  # users bounded together, at most
 CELLS = 1 << 24  # dense scores held at once (users x items): 128 MB
 _SAFE = 1 + 1e-6  # bounds are widened by this factor, far above any score's floating-point error
 GFCF_RANK, GFCF_ALPHA = 64, 0.3  # ideal low-pass filter: singular vectors kept, weight (GF-CF's choice)
@@ -72,8 +72,9 @@ def _ranked(model, X, users: list[int]) -> dict:
     expensive = X.T @ np.diff(X.indptr) > CHEAP  # products to build an item's row of M
     bounds = _row_maxima(model, X, rest, expensive) if len(rest) else None
     top, left = {}, []
-    for start in range(0, len(users), BATCH):
-        batch = users[start:start + BATCH]
+    size = max(1, min(BATCH, CELLS // max(len(first), 1)))
+    for start in range(0, len(users), size):
+        batch = users[start:start + size]
         if bounds is None:
             left.extend(batch)
             continue
@@ -157,6 +158,16 @@ def _columns(M, keep):
     return out
 
 
+def _gram(A, AT, pop, items, columns):
+    """Rows ``items`` of A^T A on ``columns`` (None: all), each entry summed over the users in
+    ascending order. A product walks every user of each item on its left: the side whose
+    items have fewer users goes left, which for a few unpopular columns and popular rows is
+    many times cheaper, and gives the same floats (the same products, summed in the same order)."""
+    if columns is not None and pop[columns].sum() < pop[items].sum():
+        return (AT[columns] @ A[:, items]).T.tocsr()
+    return AT[items] @ (A if columns is None else A[:, columns])
+
+
 def _best(items, scores, k: int):
     """The k best of ``items`` by (-score, item): every item tied with the k-th score is kept
     before the final sort, so ties go to the smaller id whatever the order of ``items``."""
@@ -203,7 +214,7 @@ class _ItemKnn:
     def __init__(self, X, pop, tie):
         import numpy as np
 
-        self.X, self.XT, self.tie = X, X.T.tocsr(), tie
+        self.X, self.XT, self.pop, self.tie = X, X.T.tocsr(), pop, tie
         self.w, self.A, self.B = 1 / np.maximum(pop, 1), X, X
         self.order = np.lexsort((np.arange(X.shape[1]), -pop))
 
@@ -211,7 +222,7 @@ class _ItemKnn:
         """Rows ``items`` of S (on ``columns``, None: all), as the dense formula computes them."""
         from scipy.sparse import diags
 
-        return diags(self.w[items]) @ (self.XT[items] @ (self.X if columns is None else self.X[:, columns]))
+        return diags(self.w[items]) @ _gram(self.X, self.XT, self.pop, items, columns)
 
     def exact(self, users, items):
         """Dense scores of ``users`` on ``items``."""
@@ -240,7 +251,7 @@ class _GfCf:
         di = np.asarray(X.sum(axis=0)).ravel()
         inv_u, self.inv_i = diags(1 / np.sqrt(np.maximum(du, 1))), 1 / np.sqrt(np.maximum(di, 1))
         self.R = (inv_u @ X @ diags(self.inv_i)).tocsr()
-        self.RT, self.X, self.tie = self.R.T.tocsr(), X, tie
+        self.RT, self.X, self.tie, self.pop = self.R.T.tocsr(), X, tie, di
         self.w, self.A, self.B = np.ones(X.shape[1]), self.R, self.R
         rank = min(GFCF_RANK, min(X.shape) - 1)
         has_v = rank >= 1 and self.R.nnz
@@ -250,7 +261,7 @@ class _GfCf:
 
     def rows(self, items, columns):
         """Rows ``items`` of R~^T R~ (on ``columns``, None: all), as the dense formula computes them."""
-        return self.RT[items] @ (self.R if columns is None else self.R[:, columns])
+        return _gram(self.R, self.RT, self.pop, items, columns)
 
     def _low(self, users):
         from scipy.sparse import diags
@@ -260,8 +271,13 @@ class _GfCf:
     def exact(self, users, items):
         """Dense scores of ``users`` on ``items``: sparse part, tie, low-rank part, added in
         the dense formula's order."""
-        sparse = _propagated(self.X[users], lambda liked: self.rows(liked, items)).toarray()
-        return sparse + self.tie[items] + GFCF_ALPHA * (self._low(users) @ self.V[items].T) / self.inv_i[items]
+        scores = _propagated(self.X[users], lambda liked: self.rows(liked, items)).toarray()
+        scores += self.tie[items]
+        low = self._low(users) @ self.V[items].T
+        low *= GFCF_ALPHA
+        low /= self.inv_i[items]
+        scores += low
+        return scores
 
     def ceiling(self, users, rest):
         """What tie and the low-rank term add at most outside the candidates."""

@@ -70,7 +70,7 @@ def _ranked(model, X, users: list[int]) -> dict:
     n_items = X.shape[1]
     first, rest = model.order[:model.first], model.order[model.first:]
     expensive = X.T @ np.diff(X.indptr) > CHEAP  # products to build an item's row of M
-    bounds = _row_maxima(model, X, rest, expensive) if len(rest) else None
+    bounds = _row_maxima(model, X, rest, expensive) if len(rest) >= 3 * len(first) else None  # else dense is as cheap
     top, left = {}, []
     size = max(1, min(BATCH, CELLS // max(len(first), 1)))
     for start in range(0, len(users), size):

@@ -2,17 +2,16 @@
 training likes, popularity breaks ties); gfcf (graph filtering, the training-free closed form
 of LightGCN's propagation: Shen et al., "How Powerful is Graph Convolution for
 Recommendation?", CIKM 2021). Each user gets the 40 unseen items of highest score, ties to the
-smaller item id.
+smaller item id (exactly: the dense version chose among items tied at the 40th place by
+argpartition's order).
 
 At scale 1.0 (about 500 k users, 670 k items, 69 k test users) neither the item x item matrix
 (X^T X: hundreds of millions of entries, as a few users like thousands of items) nor the dense
-test users x items scores fit in time or memory. So each user is scored exactly on a set of
-candidate items only, and every other item is proven to score below the 40th of them by an
-upper bound that needs no product with it (see ``_ranked``); users whose bound proves nothing
-yet are scored again on more candidates, at last on all items. The candidates' scores are the
-floats of the dense formula (the same sums in the same order), so the top 40 is the one the
-dense scores give.
-"""
+test users x items scores fit in time or memory. So most users are scored exactly on a few
+thousand candidate items only, and every other item is proven to score below their 40th by an
+upper bound (see ``_ranked``); the others are scored on every item, a few dozen at a time.
+Exact scores are the floats of the dense formula (the same sums in the same order), so the
+top 40 is the one the dense scores give, as tests/test_bench.py checks."""
 
 from __future__ import annotations
 
@@ -53,15 +52,15 @@ def recommendation(split: Path, method: str, on: str, seed: int) -> list[str]:
 
 
 def _ranked(model, X, users: list[int]) -> dict:
-    """Each user's top 40 unseen items by (-score, id), where user u scores
-    x_u M + tie_j (+ the model's ``extra`` term) and M = diag(w) A^T B (A, B >= 0, users x items).
+    """Each user's top 40 unseen items by (-score, id), where user u scores x_u M + tie_j
+    (+ GF-CF's low-rank term) and M = diag(w) A^T B (A, B >= 0, users x items): ``model.exact``.
 
     A user is scored exactly on the first ``model.first`` items of ``model.order`` only. Every
     other item j is bounded from above: the part of x_u M from u's cheap items (rows of M of at
     most CHEAP products) is summed (sparse, all items); each expensive item i adds at most
     b_i = max over the other items j of M_ij (counted from users of at most HEAVY likes, plus a
     bound for heavier users: a user liking thousands of items makes every row of theirs long);
-    tie and extra add at most their largest value outside. If these bounds leave u's 40th best
+    tie and the low-rank term add at most ``model.ceiling``. If these bounds leave u's 40th best
     candidate out of reach of every other item, the few items whose bound still reaches it are
     scored exactly too and the top 40 is proven; otherwise (a few per cent of users) u is scored
     exactly on every item. Exact scores are the floats of the dense formula."""

@@ -23,6 +23,8 @@ from .metrics import read_user_items
 SHOWN = 40  # items recommended per user
 BATCH = 4096  # users bounded together, at most
 CELLS = 1 << 24  # dense scores held at once (users x items): 128 MB
+HEAVY = 1000  # likes above which a user's co-likes enter the bounds summarily
+CHEAP = 20000  # products to build an item's row of M up to which it is summed, not bounded
 _SAFE = 1 + 1e-6  # bounds are widened by this factor, far above any score's floating-point error
 GFCF_RANK, GFCF_ALPHA = 64, 0.3  # ideal low-pass filter: singular vectors kept, weight (GF-CF's choice)
 
@@ -196,10 +198,6 @@ def _row_sums(Xb, values):
     from scipy.sparse import csr_matrix
 
     return np.asarray(csr_matrix((values, Xb.indices, Xb.indptr), shape=Xb.shape).sum(axis=1)).ravel()
-
-
-HEAVY = 1000  # likes above which a user's co-likes enter the bounds summarily
-CHEAP = 20000  # products to build an item's row of M up to which it is summed, not bounded
 
 
 class _ItemKnn:

@@ -178,7 +178,12 @@ class Pusher:
             self.update(f"INSERT DATA {{ GRAPH <{graph}> {{\n{data.decode()}\n}} }}", what)
 
     def count(self, graph: str) -> int:
-        return RemoteStore(self.endpoints.query, graph, self.auth, retries=self.retries).count()
+        """Triples in ``graph`` on the server. Failing to count fails the push (exit 3, resumable),
+        as any other request of it does."""
+        try:
+            return RemoteStore(self.endpoints.query, graph, self.auth, retries=self.retries).count()
+        except InputError as error:
+            raise PushError(f"counting the triples of <{graph}>: {error.message}") from error
 
     # -------------------------------------------------------------- the push
 

@@ -21,6 +21,7 @@ skips what was sent and continues (a chunk sent twice is harmless: RDF graphs ar
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import tempfile
@@ -28,7 +29,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from itertools import islice
 from pathlib import Path
 
 import httpx
@@ -127,7 +127,7 @@ def _write_state(path: Path, state: State) -> None:
 def chunks(store: ox.Store, size: int) -> Iterator[bytes]:
     """The default graph's triples as N-Triples documents of at most ``size`` triples, in store order."""
     quads = store.quads_for_pattern(None, None, None, ox.DefaultGraph())
-    while batch := [q.triple for q in islice(quads, size)]:
+    while batch := [q.triple for q in itertools.islice(quads, size)]:
         yield ox.serialize(batch, format=ox.RdfFormat.N_TRIPLES)
 
 
@@ -148,7 +148,7 @@ class Pusher:
     # -------------------------------------------------------------- HTTP with retries
 
     def _send(self, method: str, url: str, what: str, **kwargs) -> httpx.Response:
-        for attempt in range(self.retries + 1):
+        for attempt in itertools.count():  # ends by returning, or raising at attempt == retries
             try:
                 response = self.http.request(method, url, **kwargs)
             except httpx.TransportError as error:
@@ -164,7 +164,6 @@ class Pusher:
             wait = self.backoff * 2**attempt
             self.echo(f"{what}: {problem}; retrying in {wait:.1f} s")
             time.sleep(wait)
-        raise AssertionError("unreachable")
 
     def update(self, text: str, what: str) -> httpx.Response:
         if not self.endpoints.update:

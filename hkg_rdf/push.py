@@ -72,9 +72,8 @@ class Endpoints:
 
 @dataclass
 class State:
-    key: str
+    key: str  # the endpoint, graph, source and chunk size it is for (state_key)
     temp_graph: str
-    chunk: int
     total: int
     done: int = 0
     started: float = field(default_factory=time.time)
@@ -192,7 +191,7 @@ class Pusher:
         total = triple_count(store)
         state = _read_state(state_path, key)
         if state is None or state.total != total:
-            state = State(key, f"urn:hkg-rdf:push:{uuid.uuid4()}", chunk, total)
+            state = State(key, f"urn:hkg-rdf:push:{uuid.uuid4()}", total)
             self.update(f"DROP SILENT GRAPH <{state.temp_graph}>", "clearing the temporary graph")
             _write_state(state_path, state)
         else:

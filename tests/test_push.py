@@ -665,7 +665,7 @@ def test_a_state_file_that_is_not_this_pushs_is_ignored_and_the_push_starts_over
     graph, chunk = "https://example.org/graph/state-not-ours", 100
     state = tmp_path / "state.json"
     key = state_key(endpoint, graph, f"store:{live_path(example_store).resolve()}", chunk)
-    ours_but_other_size = State(key, "urn:hkg-rdf:push:earlier", chunk, example_total + 1, done=2)
+    ours_but_other_size = State(key, "urn:hkg-rdf:push:earlier", example_total + 1, done=2)
     others = ["{not json", json.dumps({"key": key}),
               json.dumps({**ours_but_other_size.__dict__, "key": "another push's", "total": example_total}), json.dumps(ours_but_other_size.__dict__)]
     temps = set()

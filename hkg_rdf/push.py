@@ -21,6 +21,7 @@ skips what was sent and continues (a chunk sent twice is harmless: RDF graphs ar
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import tempfile
@@ -28,7 +29,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from itertools import islice
 from pathlib import Path
 
 import httpx
@@ -72,9 +72,8 @@ class Endpoints:
 
 @dataclass
 class State:
-    key: str
+    key: str  # the endpoint, graph, source and chunk size it is for (state_key)
     temp_graph: str
-    chunk: int
     total: int
     done: int = 0
     started: float = field(default_factory=time.time)
@@ -127,7 +126,7 @@ def _write_state(path: Path, state: State) -> None:
 def chunks(store: ox.Store, size: int) -> Iterator[bytes]:
     """The default graph's triples as N-Triples documents of at most ``size`` triples, in store order."""
     quads = store.quads_for_pattern(None, None, None, ox.DefaultGraph())
-    while batch := [q.triple for q in islice(quads, size)]:
+    while batch := [q.triple for q in itertools.islice(quads, size)]:
         yield ox.serialize(batch, format=ox.RdfFormat.N_TRIPLES)
 
 
@@ -148,7 +147,7 @@ class Pusher:
     # -------------------------------------------------------------- HTTP with retries
 
     def _send(self, method: str, url: str, what: str, **kwargs) -> httpx.Response:
-        for attempt in range(self.retries + 1):
+        for attempt in itertools.count():  # ends by returning, or raising at attempt == retries
             try:
                 response = self.http.request(method, url, **kwargs)
             except httpx.TransportError as error:
@@ -164,7 +163,6 @@ class Pusher:
             wait = self.backoff * 2**attempt
             self.echo(f"{what}: {problem}; retrying in {wait:.1f} s")
             time.sleep(wait)
-        raise AssertionError("unreachable")
 
     def update(self, text: str, what: str) -> httpx.Response:
         if not self.endpoints.update:
@@ -178,7 +176,12 @@ class Pusher:
             self.update(f"INSERT DATA {{ GRAPH <{graph}> {{\n{data.decode()}\n}} }}", what)
 
     def count(self, graph: str) -> int:
-        return RemoteStore(self.endpoints.query, graph, self.auth, retries=self.retries).count()
+        """Triples in ``graph`` on the server. Failing to count fails the push (exit 3, resumable),
+        as any other request of it does."""
+        try:
+            return RemoteStore(self.endpoints.query, graph, self.auth, retries=self.retries).count()
+        except InputError as error:
+            raise PushError(f"counting the triples of <{graph}>: {error.message}") from error
 
     # -------------------------------------------------------------- the push
 
@@ -188,7 +191,7 @@ class Pusher:
         total = triple_count(store)
         state = _read_state(state_path, key)
         if state is None or state.total != total:
-            state = State(key, f"urn:hkg-rdf:push:{uuid.uuid4()}", chunk, total)
+            state = State(key, f"urn:hkg-rdf:push:{uuid.uuid4()}", total)
             self.update(f"DROP SILENT GRAPH <{state.temp_graph}>", "clearing the temporary graph")
             _write_state(state_path, state)
         else:

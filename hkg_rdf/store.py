@@ -27,6 +27,7 @@ import pyoxigraph as ox
 
 from .errors import InputError
 from .search import build_index
+from .stats import void_statistics
 
 CURRENT = "current"
 VERSION_PREFIX = "v"
@@ -103,13 +104,13 @@ def _swap(store_dir: Path, version: Path) -> None:
         os.close(fd)
 
 
-def load_atomically(store_dir: Path, loader: Loader, replace: bool = False, index: bool = True) -> Path:
+def load_atomically(store_dir: Path, loader: Loader, replace: bool = False, derive: bool = True) -> Path:
     """Run ``loader`` on a new version of the store and make it live only if it succeeds.
 
     Unless ``replace``, the new version starts as a checkpoint (hard links, no copy) of the
-    live one, so the load adds to what is stored. The version's search index
-    (:mod:`hkg_rdf.search`) is written into it before the swap, unless not ``index`` (then
-    its first reader builds it).
+    live one, so the load adds to what is stored. What is derived from a version, its search
+    index (:mod:`hkg_rdf.search`) and its VoID counts (:func:`hkg_rdf.stats.void_statistics`),
+    is written before the swap, unless not ``derive`` (then their first reader computes them).
     """
     with _locked(store_dir):
         live = live_path(store_dir) if (store_dir / CURRENT).is_symlink() else None
@@ -121,8 +122,9 @@ def load_atomically(store_dir: Path, loader: Loader, replace: bool = False, inde
             store = ox.Store(str(version))
             loader(store)
             store.flush()
-            if index:
+            if derive:
                 build_index(store, version)  # the version's own search index, live with it
+                void_statistics(store, version)
             del store
             _swap(store_dir, version)
         except BaseException:

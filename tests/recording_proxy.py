@@ -29,6 +29,7 @@ class Request:
     params: dict[str, list[str]]
     body: bytes
     content_type: str
+    authorization: str | None = None
     status: int = 0  # the answer the client got
     answer: bytes = b""
     forwarded: bool = True
@@ -79,7 +80,7 @@ class Proxy:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 url = urlsplit(self.path)
-                request = Request(self.command, url.path, parse_qs(url.query), body, self.headers.get("Content-Type", ""))
+                request = Request(self.command, url.path, parse_qs(url.query), body, self.headers.get("Content-Type", ""), self.headers.get("Authorization"))
                 with lock:  # one request at a time: the record is the order the server saw
                     proxy.requests.append(request)
                     if proxy.before:

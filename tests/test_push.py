@@ -466,6 +466,47 @@ def test_a_chunk_failing_past_its_retries_stops_the_push(server, proxied, tmp_pa
     assert _graph_fingerprint(server, graph) == before
 
 
+def test_every_request_carries_the_credentials_and_counting_obeys_the_retries(server, proxied, tmp_path, example_store, example_total):
+    """--token goes with every request, the count query included; --retries 0 holds for the count too."""
+    if server.auth:
+        pytest.skip("the Oxigraph server takes any header; Virtuoso's writes want its own Digest credentials")
+    proxy, endpoint = proxied
+    graph = "https://example.org/graph/credentials"
+    result = _push_through(server, endpoint, example_store, graph, tmp_path / "state.json", "--token", "T0KEN")
+    assert result.exit_code == 0, result.output
+    counts = [r for r in proxy.requests if r.query and "COUNT" in r.query.upper()]
+    assert counts and {r.authorization for r in proxy.requests} == {"Bearer T0KEN"}
+
+    def counting_the_pushed_graph(r: Request) -> bool:
+        return bool(r.query) and "COUNT" in r.query.upper() and "urn:hkg-rdf:push:" in r.query + str(r.params)
+
+    proxy.fault, proxy.requests = lambda r: (503, b"busy (the test)") if counting_the_pushed_graph(r) else None, []
+    result = _push_through(server, endpoint, example_store, graph + "/2", tmp_path / "state2.json")
+    assert result.exit_code == 3 and "counting the triples of <urn:hkg-rdf:push:" in result.output, result.output
+    assert "HTTP 503 from the endpoint: busy (the test)" in result.output
+    assert len([r for r in proxy.requests if counting_the_pushed_graph(r)]) == 1  # asked once: no retry behind --retries 0
+
+
+def test_an_error_names_the_chunk_and_shows_the_start_of_the_answer(server, proxied, tmp_path, example_store):
+    """Through SPARQL Update (no Graph Store endpoint) as through the Graph Store Protocol: the
+    failing chunk is named, and the server's answer is shown up to 300 characters."""
+    proxy, endpoint = proxied
+    uploads: list[Request] = []
+
+    def second_insert_refused(request: Request):
+        if (request.update or "").startswith("INSERT DATA"):
+            uploads.append(request)
+            if len(uploads) == 2:
+                return 400, b"<" + b"x" * 1000 + b">"
+        return None
+
+    proxy.fault = second_insert_refused
+    result = _push_through(server, endpoint, example_store, "https://example.org/graph/refused-insert", tmp_path / "state.json",
+                           "--gsp-endpoint", "none", "--chunk", "300")
+    assert result.exit_code == 3, result.output
+    assert f"chunk 2: HTTP 400: <{'x' * 299}" in result.output and "x" * 300 not in result.output, result.output
+
+
 def test_a_store_refusing_move_gets_drop_add_in_one_update(server, proxied, tmp_path, previous_store, example_store):
     """MOVE refused (as by a store without it): the swap falls back to DROP + ADD + DROP in one request."""
     proxy, endpoint = proxied
@@ -624,7 +665,7 @@ def test_a_state_file_that_is_not_this_pushs_is_ignored_and_the_push_starts_over
     graph, chunk = "https://example.org/graph/state-not-ours", 100
     state = tmp_path / "state.json"
     key = state_key(endpoint, graph, f"store:{live_path(example_store).resolve()}", chunk)
-    ours_but_other_size = State(key, "urn:hkg-rdf:push:earlier", chunk, example_total + 1, done=2)
+    ours_but_other_size = State(key, "urn:hkg-rdf:push:earlier", example_total + 1, done=2)
     others = ["{not json", json.dumps({"key": key}),
               json.dumps({**ours_but_other_size.__dict__, "key": "another push's", "total": example_total}), json.dumps(ours_but_other_size.__dict__)]
     temps = set()

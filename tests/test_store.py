@@ -161,7 +161,7 @@ def small_store(tmp_path) -> Path:
     from hkg_rdf.store import load_atomically
 
     store = tmp_path / "not" / "yet" / "there"  # made with its parents
-    load_atomically(store, _lines_loader(LINES[:1]), index=False)
+    load_atomically(store, _lines_loader(LINES[:1]), derive=False)
     return store
 
 
@@ -174,7 +174,7 @@ def test_a_reader_whose_version_is_swapped_away_before_it_opens_it_opens_the_new
     def swap_in_the_gap(event, args):
         if event == "hkg_rdf.store.open" and not raced:
             raced.append(args[0])
-            load_atomically(small_store, _lines_loader(LINES[1:]), index=False)
+            load_atomically(small_store, _lines_loader(LINES[1:]), derive=False)
 
     with AuditFaults(swap_in_the_gap):
         reader = open_read_only(small_store)
@@ -190,7 +190,7 @@ def test_a_reader_gives_up_with_a_clear_error_when_every_version_it_reads_is_swa
     def swap_every_time(event, args):
         if event == "hkg_rdf.store.open":
             tries.append(args[0])
-            load_atomically(small_store, _lines_loader(LINES[1:]), index=False)
+            load_atomically(small_store, _lines_loader(LINES[1:]), derive=False)
 
     with AuditFaults(swap_every_time), pytest.raises(InputError, match="kept changing under concurrent loads") as error:
         open_read_only(small_store)
@@ -242,10 +242,10 @@ def test_a_load_while_another_holds_the_lock_is_refused_and_changes_nothing(smal
     with open(small_store / ".lock", "w") as other:  # what a load running in another process holds
         fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
         with pytest.raises(InputError, match="another load is writing to this store") as error:
-            load_atomically(small_store, _lines_loader(LINES[1:]), index=False)
+            load_atomically(small_store, _lines_loader(LINES[1:]), derive=False)
         assert str(small_store) in str(error.value)
         assert (store_triples(small_store), live(small_store), versions(small_store)) == (before, live_before, [live_before])
-    load_atomically(small_store, _lines_loader(LINES[1:]), index=False)  # released: the next load goes ahead
+    load_atomically(small_store, _lines_loader(LINES[1:]), derive=False)  # released: the next load goes ahead
     assert store_triples(small_store) == frozenset(str(q) for q in _quads(LINES))
 
 
@@ -254,7 +254,7 @@ def test_a_store_directory_that_cannot_be_created_is_a_clear_error(tmp_path):
 
     (tmp_path / "file").write_text("not a directory")
     with pytest.raises(InputError, match="cannot create or lock the store directory") as error:
-        load_atomically(tmp_path / "file" / "store", _lines_loader(LINES), index=False)
+        load_atomically(tmp_path / "file" / "store", _lines_loader(LINES), derive=False)
     assert str(tmp_path / "file" / "store") in str(error.value) and "Not a directory" in str(error.value)
 
 
@@ -274,7 +274,7 @@ def test_leftovers_are_removed_and_the_live_versions_statistics_kept(small_store
         during.append(sorted(p.name for p in small_store.iterdir()))
         _lines_loader(LINES[1:])(store)
 
-    new = load_atomically(small_store, look, index=False)
+    new = load_atomically(small_store, look, derive=False)
     (seen,) = during
     assert "v1" not in seen and "v1.void.json" not in seen
     assert old in seen and f"{old}.void.json" in seen  # still live while the load runs
@@ -296,7 +296,7 @@ def test_statistics_deleted_by_someone_else_while_the_load_removes_them_are_no_e
             stale.unlink()  # the other deleter wins the race
 
     with AuditFaults(delete_first):
-        new = load_atomically(small_store, _lines_loader(LINES[1:]), index=False)
+        new = load_atomically(small_store, _lines_loader(LINES[1:]), derive=False)
     assert live(small_store) == new.name and not stale.exists()
 
 
@@ -314,10 +314,10 @@ def test_a_leftover_that_cannot_be_deleted_does_not_fail_the_load(small_store):
             raise PermissionError(13, "Permission denied (the test)", str(args[0]))
 
     with AuditFaults(refuse):
-        new = load_atomically(small_store, _lines_loader(LINES[1:]), index=False)
+        new = load_atomically(small_store, _lines_loader(LINES[1:]), derive=False)
     assert live(small_store) == new.name and stale.exists()
     assert store_triples(small_store) == frozenset(str(q) for q in _quads(LINES))
-    load_atomically(small_store, _lines_loader(LINES[1:]), index=False)
+    load_atomically(small_store, _lines_loader(LINES[1:]), derive=False)
     assert not stale.exists()
 
 
@@ -326,7 +326,7 @@ def test_a_load_builds_the_search_index_into_the_new_version_unless_told_not_to(
     from hkg_rdf.store import load_atomically
 
     assert index_path(load_atomically(small_store, _lines_loader(LINES[1:]))).is_file()
-    assert not index_path(load_atomically(small_store, _lines_loader(LINES[2:]), index=False)).exists()
+    assert not index_path(load_atomically(small_store, _lines_loader(LINES[2:]), derive=False)).exists()
 
 
 def test_a_failed_load_whose_version_cannot_be_deleted_still_reports_the_loaders_error(small_store):
@@ -342,7 +342,7 @@ def test_a_failed_load_whose_version_cannot_be_deleted_still_reports_the_loaders
             raise PermissionError(13, "Permission denied (the test)", str(args[0]))
 
     with AuditFaults(refuse), pytest.raises(InputError, match="the loader fails"):
-        load_atomically(small_store, failing, index=False)
+        load_atomically(small_store, failing, derive=False)
     assert len(versions(small_store)) == 2  # the failed load's version: refused deletion, left for the next load
     assert live(small_store) == live_before and store_triples(small_store) == frozenset(str(q) for q in _quads(LINES[:1]))
 

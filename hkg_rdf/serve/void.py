@@ -1,13 +1,12 @@
 """Describing the dataset and the service: VoID, SPARQL Service Description, dumps with SHA-256.
 
-The worker-side functions (:func:`store_info`, :func:`statistics`, :func:`make_dump`) read the
-store; the server-side ones build the RDF descriptions from their results.
+The worker-side functions (:func:`store_info`, :func:`make_dump`, and
+:func:`hkg_rdf.stats.void_statistics`) read the store; the server-side ones build the RDF descriptions from their results.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from pathlib import Path
 
@@ -24,16 +23,11 @@ FOAF = "http://xmlns.com/foaf/0.1/"
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
 XSD = "http://www.w3.org/2001/XMLSchema#"
 SHAPES_IRI = "https://w3id.org/huggingkg/shapes"
-STATISTICS_SUFFIX = ".void.json"
 DUMP_SUFFIXES = (".nt", ".nt.gz", ".ttl", ".ttl.gz", ".nq", ".nq.gz", ".trig", ".trig.gz", ".jsonld", ".jsonld.gz", ".rdf", ".rdf.gz")
 DUMP_TYPES = {".nt": "application/n-triples", ".ttl": "text/turtle", ".nq": "application/n-quads", ".trig": "application/trig", ".jsonld": "application/ld+json", ".rdf": "application/rdf+xml"}
 
 
 # ---------------------------------------------------------------- in a worker
-
-
-def _count(store: ox.Store, where: str) -> int:
-    return int(next(iter(store.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ {where} }}")))["n"].value)
 
 
 def store_info(store: ox.Store, version: str) -> dict:
@@ -46,44 +40,6 @@ def store_info(store: ox.Store, version: str) -> dict:
             if iri.endswith(tail):
                 return {"version": version, "base_iri": iri[: -len(tail)]}
     return {"version": version, "base_iri": None}
-
-
-def statistics(store: ox.Store, version_dir: Path | None = None) -> dict:
-    """Counts for VoID: triples, entities per class, triples per property, example entities.
-
-    A version of the store never changes, so its counts are computed once (seconds at full
-    scale) and kept beside it (:func:`statistics_cache`): a server started again on the same
-    version answers its first VoID request as fast as the others.
-    """
-    cache = statistics_cache(version_dir) if version_dir is not None else None
-    if cache is not None:
-        try:
-            return json.loads(cache.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            pass
-    vocab = vocabulary()
-    classes = {t.cls: _count(store, f"?s <{RDF_TYPE}> <{t.cls}>") for t in vocab.types}
-    properties = {
-        s["p"].value: int(s["n"].value)
-        for s in store.query("SELECT ?p (COUNT(*) AS ?n) WHERE { ?s ?p ?o } GROUP BY ?p ORDER BY ?p")
-    }
-    examples = []
-    for t in vocab.types:
-        examples += [s["s"].value for s in store.query(f"SELECT ?s WHERE {{ ?s <{RDF_TYPE}> <{t.cls}> }} LIMIT 1")]
-    result = {"triples": sum(properties.values()), "classes": classes, "properties": properties, "examples": examples}
-    if cache is not None:
-        try:
-            partial = cache.with_name(f".partial-{os.getpid()}-{cache.name}")
-            partial.write_text(json.dumps(result), encoding="utf-8")
-            partial.replace(cache)
-        except OSError:  # a read-only store directory: compute again next time
-            pass
-    return result
-
-
-def statistics_cache(version_dir: Path) -> Path:
-    """Where the statistics of a store version are kept: beside it, named after it."""
-    return version_dir.with_name(version_dir.name + STATISTICS_SUFFIX)
 
 
 def sha256_file(path: Path) -> str:

@@ -98,6 +98,7 @@ class StoreHandle:
 
 
 def _job(name: str):
+    from ..stats import void_statistics
     from . import pages, sparql, void
 
     return {
@@ -106,7 +107,7 @@ def _job(name: str):
         "describe": lambda handle, **kw: pages.describe(handle.get(), **kw),
         "entity_document": lambda handle, **kw: pages.entity_document(handle.get(), **kw),
         "info": lambda handle, **kw: void.store_info(handle.get(), handle.version, **kw),
-        "statistics": lambda handle, **kw: void.statistics(handle.get(), handle.path, **kw),
+        "statistics": lambda handle, **kw: void_statistics(handle.get(), handle.path, **kw),
         "dump": lambda handle, **kw: void.make_dump(handle.get(), **kw),
     }[name]
 

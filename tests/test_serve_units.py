@@ -377,6 +377,37 @@ def test_each_seccomp_rule_denies_exactly_its_syscall_family():
     assert all(result != "EACCES" for result in free.values()), free
 
 
+def _refusing_prctl_child(option: int, results) -> None:
+    """A process whose own, earlier seccomp filter makes ``prctl(option, ...)`` fail with EPERM
+    (as a container runtime's profile may), then asked to forbid the network."""
+    import struct
+
+    from hkg_rdf.serve import sandbox
+
+    prctl_nr, ld, jeq, ret = 157, 0x20, 0x15, 0x06  # asm/unistd_64.h; BPF_LD|W|ABS, BPF_JMP|JEQ|K, BPF_RET|K
+    code = [(ld, 0, 0, 0), (jeq, 0, 3, prctl_nr), (ld, 0, 0, 16), (jeq, 0, 1, option), (ret, 0, 0, 0x00050000 | errno.EPERM), (ret, 0, 0, 0x7FFF0000)]
+    program = b"".join(struct.pack("=HBBI", *instruction) for instruction in code)
+    buffer = ctypes.create_string_buffer(program, len(program))
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p, ctypes.c_ulong, ctypes.c_ulong]
+    fprog = sandbox._Filter(len(code), ctypes.cast(buffer, ctypes.c_void_p))
+    assert libc.prctl(38, 1, None, 0, 0) == 0 and libc.prctl(22, 2, ctypes.addressof(fprog), 0, 0) == 0, ctypes.get_errno()
+    results.put((sandbox.forbid_network(), _syscall(_SOCKET, socket.AF_INET, socket.SOCK_STREAM, 0)))
+
+
+@pytest.mark.skipif(not SANDBOX_X86_64, reason="the seccomp filter's rules are checked on Linux x86-64")
+@pytest.mark.parametrize("option", [38, 22], ids=["PR_SET_NO_NEW_PRIVS refused", "PR_SET_SECCOMP refused"])
+def test_a_filter_that_cannot_be_installed_is_reported_as_not_installed(option):
+    """Where the kernel refuses either prctl, forbid_network says False: the server must not claim a sandbox it lacks."""
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    child = context.Process(target=_refusing_prctl_child, args=(option, results))
+    child.start()
+    installed, socket_call = results.get(timeout=60)
+    child.join(10)
+    assert installed is False and socket_call == "allowed"
+
+
 def _unsupported_child(machine: str, system: str, results) -> None:
     from hkg_rdf.serve import sandbox
 

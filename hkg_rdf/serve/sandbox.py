@@ -65,7 +65,7 @@ def forbid_network() -> bool:
     program = _program(*spec)
     buffer = ctypes.create_string_buffer(program, len(program))
     fprog = _Filter(len(program) // 8, ctypes.cast(buffer, ctypes.c_void_p))
-    libc = ctypes.CDLL(None, use_errno=True)
+    libc = ctypes.CDLL(None)  # a failure is answered with False, whatever the errno
     libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p, ctypes.c_ulong, ctypes.c_ulong]
     if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, None, 0, 0) != 0:
         return False

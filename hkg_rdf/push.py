@@ -135,8 +135,9 @@ def triple_count(store: ox.Store) -> int:
 
 
 class Pusher:
-    def __init__(self, endpoints: Endpoints, auth, retries: int = 5, backoff: float = 1.0, timeout: float = 600.0,
+    def __init__(self, endpoints: Endpoints, auth, *, retries: int, backoff: float, timeout: float = 600.0,
                  echo: Callable[[str], None] = lambda m: None):
+        """``retries`` and ``backoff`` have no defaults here: the CLI's options are their one source."""
         self.endpoints = endpoints
         self.auth = auth
         self.http = client(auth, timeout)

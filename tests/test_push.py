@@ -542,7 +542,7 @@ def test_endpoint_layouts():
     assert Endpoints.guess("http://h/ds").gsp is None
     with pytest.raises(InputError, match="not an http\\(s\\) URL: ftp://h/query") as error:
         Endpoints.guess("ftp://h/query")
-    assert "--endpoint" in str(error.value)
+    assert error.value.file == "--endpoint"  # the option to fix is named
 
 
 def test_a_store_that_never_answers_is_given_up_on_after_the_timeout(tmp_path):
@@ -566,7 +566,7 @@ def test_a_store_that_never_answers_is_given_up_on_after_the_timeout(tmp_path):
 def test_without_an_update_endpoint_nothing_is_sent():
     from hkg_rdf.push import PushError, Pusher
 
-    pusher = Pusher(Endpoints("http://127.0.0.1:9/query", None, None), None, retries=0)
+    pusher = Pusher(Endpoints("http://127.0.0.1:9/query", None, None), None, retries=0, backoff=0.0)
     with pytest.raises(PushError, match="^clearing: no SPARQL Update endpoint$"):
         pusher.update("DROP SILENT GRAPH <urn:x>", "clearing")
 
@@ -758,7 +758,7 @@ def test_only_the_default_graph_is_pushed(server, tmp_path):
     store.load(b"<http://example.org/other> <http://example.org/p> \"named\" .", ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode("http://example.org/g"))
     graph = "https://example.org/graph/default-only"
     auth = parse_auth(server.auth, None)
-    pusher = Pusher(Endpoints.guess(server.endpoint, authenticated=auth is not None), auth, retries=0)
+    pusher = Pusher(Endpoints.guess(server.endpoint, authenticated=auth is not None), auth, retries=0, backoff=0.0)
     result = pusher.push(store, graph, "test", chunk=2, state_path=tmp_path / "state.json")
     assert (result.triples, result.chunks) == (5, 3)
     assert {str(q.triple) for q in RemoteStore(server.endpoint, graph, auth)} == {str(t) for t in ox.parse("\n".join(default).encode(), ox.RdfFormat.N_TRIPLES)}

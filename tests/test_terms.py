@@ -19,6 +19,7 @@ from rdflib.query import Result
 
 from hkg_rdf.serve import negotiation as media
 from hkg_rdf.serve.sparql import run_query
+from hkg_rdf.store import open_read_only
 
 EX = "http://example.org/"
 DATA = f"""
@@ -143,7 +144,7 @@ def test_offset_date_times_convert_to_the_terms_oxigraph_stores(offset_release, 
                  for t in ox.parse((tmp_path / "out.nt").read_bytes(), ox.RdfFormat.N_TRIPLES) if t.predicate.value == CREATED}
     store = load_store(tmp_path / "store", offset_release)
     stored = {str(q.subject).rsplit("/", 1)[1][:-1]: q.object.value
-              for q in ox.Store.read_only(str(next(store.glob("v*")))).quads_for_pattern(None, ox.NamedNode(CREATED), None)}
+              for q in open_read_only(store).quads_for_pattern(None, ox.NamedNode(CREATED), None)}
     for i, value in enumerate(OFFSETS):
         assert converted[f"m{i}"] == stored[f"m{i}"] == _oxigraph_form(value), value
     assert stored["m0"].endswith("+02:00") and stored["m4"].endswith("Z") and stored["m2"] == "2024-06-01T23:59:59-11:00"

@@ -638,7 +638,7 @@ def test_serve_fronts_a_remote_store(server, example_store, example_total, tmp_p
         data = httpx.get(url + "/data/model/google-bert/bert-base-uncased", headers={"Accept": "application/n-triples"}, timeout=30)
         assert data.status_code == 200
         served = {str(t) for t in ox.parse(data.content, ox.RdfFormat.N_TRIPLES) if not t.subject.value.startswith(url)}
-        local_store = ox.Store.read_only(str(next(p for p in example_store.iterdir() if p.name.startswith("v"))))
+        local_store = open_read_only(example_store)
         node = ox.NamedNode(entity)
         expected = {str(q.triple) for q in [*local_store.quads_for_pattern(node, None, None), *local_store.quads_for_pattern(None, None, node)]}
         assert served == expected

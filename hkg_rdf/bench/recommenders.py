@@ -86,7 +86,7 @@ def _ranked(model, X, users: list[int]) -> dict:
         outside, extra = np.ones(n_items, dtype=bool), {}
         outside[first] = False
         for row, u in enumerate(batch):
-            liked = X.indices[X.indptr[u]:X.indptr[u + 1]]
+            liked = _liked(X, u)
             values = scores[row, ~np.isin(first, liked)]
             theta = np.partition(values, -SHOWN)[-SHOWN] if len(values) >= SHOWN else -np.inf
             if bound[row] * _SAFE >= theta:
@@ -100,7 +100,7 @@ def _ranked(model, X, users: list[int]) -> dict:
             more = np.unique(np.concatenate([extra[r] for r in rows]))
             items, more_scores = np.concatenate([first, more]), model.exact([batch[r] for r in rows], more)
             for n, row in enumerate(rows):
-                keep = ~np.isin(items, X.indices[X.indptr[batch[row]]:X.indptr[batch[row] + 1]])
+                keep = ~np.isin(items, _liked(X, batch[row]))
                 top[batch[row]] = _best(items[keep], np.concatenate([scores[row], more_scores[n]])[keep], SHOWN)
     everything = np.arange(n_items)
     step = max(1, CELLS // max(n_items, 1))
@@ -108,9 +108,14 @@ def _ranked(model, X, users: list[int]) -> dict:
         part = left[start:start + step]
         scores = model.exact(part, everything)
         for row, u in enumerate(part):
-            keep = ~np.isin(everything, X.indices[X.indptr[u]:X.indptr[u + 1]])
+            keep = ~np.isin(everything, _liked(X, u))
             top[u] = _best(everything[keep], scores[row, keep], SHOWN)
     return top
+
+
+def _liked(X, u: int):
+    """The items user u liked in training (row u of the CSR likes)."""
+    return X.indices[X.indptr[u]:X.indptr[u + 1]]
 
 
 def _groups(rows: list, extra: dict) -> list[list]:

@@ -157,10 +157,11 @@ def _lineage(store: ox.Store, iri: str, minter: IriMinter, up: bool, limit: int)
 
 def _edges(store: ox.Store, frontier: list[str], props: dict[str, str], up: bool) -> Iterator[tuple[str, str, ox.Term]]:
     """(node, lineage property, base or derived model) of each frontier node, in frontier order."""
-    default = ox.DefaultGraph()
+    default, predicates = ox.DefaultGraph(), [(prop, ox.NamedNode(prop)) for prop in props]
     for node in frontier:
-        for prop in props:
-            pattern = (ox.NamedNode(node), ox.NamedNode(prop), None) if up else (None, ox.NamedNode(prop), ox.NamedNode(node))
+        term = ox.NamedNode(node)
+        for prop, predicate in predicates:
+            pattern = (term, predicate, None) if up else (None, predicate, term)
             for quad in store.quads_for_pattern(*pattern, default):
                 yield node, prop, quad.object if up else quad.subject
 

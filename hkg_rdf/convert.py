@@ -15,6 +15,7 @@ from .progress import triples_progress
 from .rdfio import ChunkReader, write_ntriples_as
 from .record_validation import CheckingTripleMaker, Proof, ShapesGraph
 from .report import Report
+from .search import RecordIndex
 from .triples import Terms, TripleMaker, encode_chunks, source_triples
 
 # A fork server forks conversion processes from a clean, single-threaded process: the
@@ -36,17 +37,22 @@ def convert(source: Path, output: Path, minter: IriMinter, keep_dangling: bool =
     return report
 
 
-def _produce(sender: Connection, source: Path, base_iri: str, keep_dangling: bool, terms: Terms, shapes: ShapesGraph | None) -> None:
+def _produce(sender: Connection, source: Path, base_iri: str, keep_dangling: bool, terms: Terms, shapes: ShapesGraph | None,
+             index_to: Path | None) -> None:
     """In the conversion process: send N-Triples chunks, an empty end marker, then (report, error, proof).
 
     With ``shapes``, the records are checked against them on the way (the proof says which
-    constraints the store must still check).
+    constraints the store must still check); with ``index_to``, the search index's rows are
+    staged there from the records, and complete before the end marker is sent.
     """
     report, error, minter = Report(), None, IriMinter(base_iri)
-    maker = CheckingTripleMaker(minter, report, shapes, keep_dangling, terms=terms) if shapes else TripleMaker(minter, report, terms=terms)
+    sink = RecordIndex(index_to) if index_to else None
+    maker = CheckingTripleMaker(minter, report, shapes, keep_dangling, terms=terms, sink=sink) if shapes else TripleMaker(minter, report, terms=terms, sink=sink)
     try:
         for chunk in ntriples_chunks(source, maker, keep_dangling):
             sender.send_bytes(chunk)
+        if sink is not None:
+            sink.close()
     except InputError as raised:
         error = raised
     except BrokenPipeError:  # the loader gave up (and will discard what it loaded)
@@ -57,17 +63,19 @@ def _produce(sender: Connection, source: Path, base_iri: str, keep_dangling: boo
 
 @contextmanager
 def converted_in_process(source: Path, minter: IriMinter, report: Report, keep_dangling: bool = False, terms: Terms = Terms(),
-                         shapes: ShapesGraph | None = None, proof: Proof | None = None) -> Iterator[IO[bytes]]:
+                         shapes: ShapesGraph | None = None, proof: Proof | None = None, index_to: Path | None = None) -> Iterator[IO[bytes]]:
     """N-Triples of ``source`` as a stream, converted by a separate process.
 
     Conversion is Python on one core, Oxigraph's bulk load is native code on the others:
     in one process they would take turns on the GIL, in two they overlap. After the block,
     the conversion's counts are merged into ``report`` and its InputError, if any, is raised
     (the stream then ended early, at a record boundary). With ``shapes``, the records are
-    checked against them while converting, and what that proved is merged into ``proof``.
+    checked against them while converting, and what that proved is merged into ``proof``. With
+    ``index_to``, the conversion stages the search index's rows there (:class:`RecordIndex`);
+    only for a store that will hold this conversion alone.
     """
     receiver, sender = _PROCESSES.Pipe(duplex=False)
-    process = _PROCESSES.Process(target=_produce, args=(sender, source, minter.base, keep_dangling, terms, shapes), daemon=True)
+    process = _PROCESSES.Process(target=_produce, args=(sender, source, minter.base, keep_dangling, terms, shapes, index_to), daemon=True)
     process.start()
     sender.close()
     try:

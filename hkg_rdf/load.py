@@ -20,6 +20,7 @@ from .iris import IriMinter
 from .rdfio import open_binary, rdf_format
 from .record_validation import Proof, ShapesGraph, everything, store_shapes
 from .report import Report
+from .search import records_path
 from .store import load_atomically
 from .triples import Terms, is_huggingkg_source
 
@@ -32,10 +33,10 @@ def _bulk_load(store: ox.Store, stream: IO[bytes], fmt: ox.RdfFormat, label: str
 
 
 def _load_sources(store: ox.Store, sources: list[Path], minter: IriMinter, report: Report, keep_dangling: bool, terms: Terms,
-                  shapes: ShapesGraph | None, proof: Proof) -> None:
+                  shapes: ShapesGraph | None, proof: Proof, index_to: Path | None) -> None:
     for source in sources:
         if is_huggingkg_source(source):
-            with converted_in_process(source, minter, report, keep_dangling, terms, shapes, proof) as stream:
+            with converted_in_process(source, minter, report, keep_dangling, terms, shapes, proof, index_to) as stream:
                 _bulk_load(store, stream, ox.RdfFormat.N_TRIPLES, str(source))
         else:
             fmt = rdf_format(source)
@@ -47,10 +48,21 @@ def _load_sources(store: ox.Store, sources: list[Path], minter: IriMinter, repor
                 raise InputError(str(source), f"cannot read: {error}") from error
 
 
+def _one_conversion(store: ox.Store, sources: list[Path]) -> bool:
+    """Will the new version hold exactly one conversion? Then what the converter proves and
+    stages (shapes, search rows) holds for the whole store."""
+    return next(iter(store), None) is None and len(sources) == 1 and is_huggingkg_source(sources[0])
+
+
 def load(store_dir: Path, sources: list[Path], minter: IriMinter, keep_dangling: bool = False, replace: bool = False, terms: Terms = Terms()) -> Report:
     """Bulk-load every source into a new version of the store; swap it in only if all succeed."""
     report = Report()
-    load_atomically(store_dir, lambda store: _load_sources(store, sources, minter, report, keep_dangling, terms, None, Proof(set())), replace)
+
+    def loader(store: ox.Store, version: Path) -> None:
+        index_to = records_path(version) if _one_conversion(store, sources) else None
+        _load_sources(store, sources, minter, report, keep_dangling, terms, None, Proof(set()), index_to)
+
+    load_atomically(store_dir, loader, replace)
     return report
 
 
@@ -68,11 +80,14 @@ def load_and_validate(store_dir: Path, sources: list[Path], minter: IriMinter, k
     shapes = ShapesGraph.read(shapes_path)
     report, proof, outcome = Report(), Proof(set()), {}
 
-    def loader(store: ox.Store) -> None:
-        single = next(iter(store), None) is None and len(sources) == 1 and is_huggingkg_source(sources[0])
-        _load_sources(store, sources, minter, report, keep_dangling, terms, shapes if single else None, proof)
+    def loader(store: ox.Store, version: Path) -> None:
+        single = _one_conversion(store, sources)
+        _load_sources(store, sources, minter, report, keep_dangling, terms, shapes if single else None, proof,
+                      records_path(version) if single else None)
         if not single:
             proof.merge(everything(shapes))
+
+    def check(store: ox.Store) -> None:
         whole, rest = store_shapes(shapes, proof)
         if whole:
             outcome["result"] = validate_store(store, shapes.path)
@@ -80,5 +95,5 @@ def load_and_validate(store_dir: Path, sources: list[Path], minter: IriMinter, k
             with shapes.reduced_file(rest) as reduced:
                 outcome["result"] = validate_store(store, reduced)
 
-    load_atomically(store_dir, loader, replace)
+    load_atomically(store_dir, loader, replace, check=check)
     return report, outcome["result"], describe(shapes, proof)

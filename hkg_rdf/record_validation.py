@@ -46,7 +46,7 @@ from .errors import InputError
 from .iris import IriMinter
 from .records import Edge, Entity
 from .report import Report
-from .triples import Terms, TripleMaker, canonical_datetime
+from .triples import RecordSink, Terms, TripleMaker, canonical_datetime
 from .vocab import RDF, RDF_TYPE, RDFS, SKOS, SHAPES_FILE, XSD, XSD_DATETIME, XSD_STRING, EntityType, Field, Vocabulary, data_path, vocabulary
 
 SH = "http://www.w3.org/ns/shacl#"
@@ -590,8 +590,8 @@ class CheckingTripleMaker(TripleMaker):
     """The converter's TripleMaker, checking each record and edge against the plan as it goes."""
 
     def __init__(self, minter: IriMinter, report: Report, shapes: ShapesGraph, keep_dangling: bool, vocab: Vocabulary | None = None,
-                 terms: Terms = Terms()):
-        super().__init__(minter, report, vocab, terms)
+                 terms: Terms = Terms(), sink: RecordSink | None = None):
+        super().__init__(minter, report, vocab, terms, sink)
         self.extra = Extra.of(self)
         planner = Planner(shapes, self.vocab, keep_dangling, self.extra)
         self.plans, open_ = planner.plan()

@@ -20,6 +20,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -33,7 +34,10 @@ CURRENT = "current"
 VERSION_PREFIX = "v"
 LOCK = ".lock"
 
-Loader = Callable[[ox.Store], None]
+#: Fills a new version: its store, and anything it writes beside it in the version directory.
+Loader = Callable[[ox.Store, Path], None]
+#: Checks a loaded version before it goes live (it may raise to stop the swap).
+Check = Callable[[ox.Store], None]
 
 
 def live_path(store_dir: Path) -> Path:
@@ -78,6 +82,20 @@ def _locked(store_dir: Path) -> Iterator[None]:
         yield
 
 
+def _check_and_derive(store: ox.Store, version: Path, check: Check | None, derive: bool) -> None:
+    """The search index is written in a second thread while the check and the VoID counts run:
+    all three are mostly Oxigraph and SQLite code, which release the GIL, so on two cores the
+    index costs little time of its own."""
+    with ThreadPoolExecutor(1) as pool:
+        index = pool.submit(build_index, store, version) if derive else None
+        if check is not None:
+            check(store)
+        if derive:
+            void_statistics(store, version)
+        if index is not None:
+            index.result()
+
+
 def _new_version(store_dir: Path) -> Path:
     return store_dir / f"{VERSION_PREFIX}{time.time_ns()}"
 
@@ -104,13 +122,14 @@ def _swap(store_dir: Path, version: Path) -> None:
         os.close(fd)
 
 
-def load_atomically(store_dir: Path, loader: Loader, replace: bool = False, derive: bool = True) -> Path:
+def load_atomically(store_dir: Path, loader: Loader, replace: bool = False, derive: bool = True, check: Check | None = None) -> Path:
     """Run ``loader`` on a new version of the store and make it live only if it succeeds.
 
     Unless ``replace``, the new version starts as a checkpoint (hard links, no copy) of the
-    live one, so the load adds to what is stored. What is derived from a version, its search
-    index (:mod:`hkg_rdf.search`) and its VoID counts (:func:`hkg_rdf.stats.void_statistics`),
-    is written before the swap, unless not ``derive`` (then their first reader computes them).
+    live one, so the load adds to what is stored. ``check`` then runs on the loaded version
+    and what is derived from it, its search index (:mod:`hkg_rdf.search`) and its VoID counts
+    (:func:`hkg_rdf.stats.void_statistics`), is written, all before the swap; unless not
+    ``derive`` (then their first reader computes them).
     """
     with _locked(store_dir):
         live = live_path(store_dir) if (store_dir / CURRENT).is_symlink() else None
@@ -120,11 +139,9 @@ def load_atomically(store_dir: Path, loader: Loader, replace: bool = False, deri
             if live is not None and not replace:
                 ox.Store.read_only(str(live)).backup(str(version))
             store = ox.Store(str(version))
-            loader(store)
+            loader(store, version)
             store.flush()
-            if derive:
-                build_index(store, version)  # the version's own search index, live with it
-                void_statistics(store, version)
+            _check_and_derive(store, version, check, derive)
             del store
             _swap(store_dir, version)
         except BaseException:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from json.encoder import encode_basestring
 from pathlib import Path
+from typing import Protocol
 
 from .errors import InputError
 from .iris import IriMinter, link
@@ -73,6 +74,15 @@ def _renderer(field: Field) -> Render:
     return lambda value: literal(value, datatype)
 
 
+class RecordSink(Protocol):
+    """Sees every entity and edge a :class:`TripleMaker` writes, as it writes them (the search
+    index stages its rows so: :class:`hkg_rdf.search.RecordIndex`)."""
+
+    def entity(self, entity: Entity) -> None: ...
+
+    def edge(self, edge: Edge) -> None: ...
+
+
 class TripleMaker:
     """Turns checked records into N-Triples lines, counting into a :class:`Report`.
 
@@ -84,8 +94,9 @@ class TripleMaker:
     a VoID/DCAT description of the result.
     """
 
-    def __init__(self, minter: IriMinter, report: Report, vocab: Vocabulary | None = None, terms: Terms = Terms()):
-        self.minter, self.report, self.terms = minter, report, terms
+    def __init__(self, minter: IriMinter, report: Report, vocab: Vocabulary | None = None, terms: Terms = Terms(),
+                 sink: RecordSink | None = None):
+        self.minter, self.report, self.terms, self.sink = minter, report, terms, sink
         self.vocab = vocab or vocabulary()
         align = self.vocab.alignment
 
@@ -143,6 +154,8 @@ class TripleMaker:
             lines.append(self._task(subject, entity.id))
         text = "".join(lines)
         self.report.entities[entity.type.segment] += 1
+        if self.sink is not None:
+            self.sink.entity(entity)
         self.report.triples += text.count("\n")
         return text
 
@@ -192,6 +205,8 @@ class TripleMaker:
             lines.append(self._item_user(self._users[relation.name], edge, subject, obj))
         text = "".join(lines)
         self.report.edges[relation.name] += 1
+        if self.sink is not None:
+            self.sink.edge(edge)
         self.report.triples += text.count("\n")
         return text
 

@@ -14,6 +14,7 @@ import pytest
 from conftest import EXAMPLES, HKG, RDF_TYPE, RELEASE_NAME, invoke, must
 
 from hkg_rdf import search
+from hkg_rdf.search import find
 from hkg_rdf.iris import IriMinter
 from hkg_rdf.store import live_path, open_read_only
 from hkg_rdf.vocab import vocabulary
@@ -48,7 +49,7 @@ def test_every_load_writes_the_index_into_its_version(store):
     # every entity is found by its own key, and by the words of its key
     for kind, key in db.execute("SELECT type, key FROM entity").fetchall():
         assert (kind, key) in [(h.type, h.id) for h in search.search(db, key, limit=50).hits]
-        words = search.search(db, " ".join(search._TOKEN.findall(key)), [kind], limit=50)
+        words = search.search(db, " ".join(find._TOKEN.findall(key)), [kind], limit=50)
         assert key in _ids(words), (kind, key)
 
 
@@ -143,3 +144,66 @@ def test_several_counts_of_one_entity_rank_by_the_largest(tmp_path):
     must(invoke("load", EXAMPLES / RELEASE_NAME, counts, "--store", store))
     hits = search.search(_db(store), "m", ["model"]).hits
     assert [(h.id, h.likes) for h in hits if h.id == "o/m"] == [("o/m", 3198)]
+
+
+def _index_content(version_dir: Path) -> tuple[list, list]:
+    """Every row of the entity table, and every token the FTS index holds for each entity."""
+    db = sqlite3.connect(search.index_path(version_dir))
+    db.execute("CREATE VIRTUAL TABLE temp.tokens USING fts5vocab(main, words, instance)")
+    try:
+        return (db.execute("SELECT * FROM entity ORDER BY rowid").fetchall(),
+                db.execute("SELECT doc, col, offset, term FROM temp.tokens ORDER BY doc, col, offset").fetchall())
+    finally:
+        db.close()
+
+
+def _with_what_a_store_merges(release: Path) -> None:
+    """Add to a release what only a store merges or drops by itself: a second record of a model
+    (the first is kept), a follow listed twice, follows with an end missing from the release, a
+    user without full name, a dataset tying with a model on id and popularity."""
+    def extend(name: str, *records: dict) -> None:
+        path = release / name
+        path.write_text(json.dumps(json.loads(path.read_text(encoding="utf-8")) + list(records)), encoding="utf-8")
+
+    models = json.loads((release / "models.json").read_text(encoding="utf-8"))
+    follow = json.loads((release / "user_follow_org.json").read_text(encoding="utf-8"))[0]
+    extend("models.json", {**models[0], "likes": 10 ** 9, "name": "a second record"})
+    extend("datasets.json", {"id": models[1]["id"], "name": models[1]["name"], "likes": models[1]["likes"], "downloads": models[1]["downloads"]})
+    extend("users.json", {"id": "nameless", "fullname": None})
+    extend("user_follow_org.json", follow, {"user_id": "nameless", "org_id": "no-such-org"})
+    extend("user_follow_user.json", {"follower_id": "no-such-user", "followee_id": "TheBloke"}, {"follower_id": "nameless", "followee_id": "TheBloke"})
+
+
+def _index_of_one_conversion(source: Path, store_dir: Path, monkeypatch, *options: str) -> Path:
+    """Load ``source`` alone, check that the index was staged from its records (not read from
+    the store), and that reading the store instead gives exactly the same index."""
+    from hkg_rdf.search import build
+
+    with monkeypatch.context() as patch:
+        patch.setattr(build, "_stage", lambda *args: pytest.fail("the load read the store to stage the index"))
+        must(invoke("load", source, "--store", store_dir, *options))
+    version = live_path(store_dir)
+    assert not search.records_path(version).exists()  # the staged rows went into the index
+    from_store = store_dir.parent / "from-store"
+    from_store.mkdir()
+    assert search.build_index(open_read_only(store_dir), from_store)["staged_from"] == "store"
+    assert _index_content(version) == _index_content(from_store)
+    return version
+
+
+@pytest.mark.parametrize("keep_dangling", [False, True])
+def test_the_index_a_conversion_stages_from_its_records_is_the_one_its_store_gives(release_copy, tmp_path, monkeypatch, keep_dangling):
+    _with_what_a_store_merges(release_copy)
+    version = _index_of_one_conversion(release_copy, tmp_path / "store", monkeypatch, *(["--keep-dangling"] if keep_dangling else []))
+    rows = {(kind, key): (label, likes) for _, kind, key, label, likes, _ in _index_content(version)[0]}
+    assert rows[("model", "google-bert/bert-base-uncased")][1] < 10 ** 9  # the first record of the model
+    assert rows[("user", "nameless")] == (None, 0) and ("dataset", json.loads((release_copy / "models.json").read_text())[1]["id"]) in rows
+    followers = sum(1 for f in json.loads((release_copy / "user_follow_user.json").read_text()) if f["followee_id"] == "TheBloke")
+    assert rows[("user", "TheBloke")][1] == followers - (0 if keep_dangling else 1)  # the follower from nowhere counts only if kept
+
+
+def test_the_index_of_a_triples_txt_is_staged_from_its_nodes(example_triples_txt, tmp_path, monkeypatch):
+    source = tmp_path / "triples.txt"  # nodes come in edge order, not type by type as a store gives them
+    source.write_text(example_triples_txt.read_text(encoding="utf-8") + "shared/id\tmodel_trainedOrFineTunedOn_dataset\tshared/id\n", encoding="utf-8")
+    entities, _ = _index_content(_index_of_one_conversion(source, tmp_path / "store", monkeypatch))
+    assert [kind for _, kind, key, *_ in entities if key == "shared/id"] == ["dataset", "model"]  # a tie, ordered by type

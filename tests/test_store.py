@@ -149,7 +149,7 @@ class AuditFaults:
 def _lines_loader(lines: list[str]):
     import pyoxigraph as ox
 
-    return lambda store: store.load("\n".join(lines).encode(), ox.RdfFormat.N_TRIPLES)
+    return lambda store, _version: store.load("\n".join(lines).encode(), ox.RdfFormat.N_TRIPLES)
 
 
 LINES = [f"<http://example.org/s{i}> <http://example.org/p> \"{i}\" ." for i in range(3)]
@@ -270,9 +270,9 @@ def test_leftovers_are_removed_and_the_live_versions_statistics_kept(small_store
         (small_store / name).write_text("{}")
     during = []
 
-    def look(store):
+    def look(store, version):
         during.append(sorted(p.name for p in small_store.iterdir()))
-        _lines_loader(LINES[1:])(store)
+        _lines_loader(LINES[1:])(store, version)
 
     new = load_atomically(small_store, look, derive=False)
     (seen,) = during
@@ -334,7 +334,7 @@ def test_a_failed_load_whose_version_cannot_be_deleted_still_reports_the_loaders
 
     live_before = live(small_store)
 
-    def failing(store):
+    def failing(store, _version):
         raise InputError("source.nt", "the loader fails (the test)")
 
     def refuse(event, args):
@@ -548,7 +548,7 @@ def _two_step_loader(triples: list[str], watcher: SwapWatcher):
     """A loader that writes half, lets the watcher look, then writes the rest."""
     import pyoxigraph as ox
 
-    def loader(store: ox.Store) -> None:
+    def loader(store: ox.Store, _version) -> None:
         half = len(triples) // 2
         for part in (triples[:half], triples[half:]):
             store.load("\n".join(part).encode(), ox.RdfFormat.N_TRIPLES)
@@ -590,8 +590,8 @@ def test_a_loader_failing_after_writing_leaves_every_reader_on_the_old_version(l
     with SwapWatcher(loaded_store, {old: "old"}) as watcher:
         written = _two_step_loader(extra, watcher)
 
-        def failing(store):
-            written(store)
+        def failing(store, version):
+            written(store, version)
             raise InputError("test", "the loader fails after writing everything")
 
         with pytest.raises(InputError, match="fails after writing"):

@@ -136,12 +136,13 @@ def load_snapshot(store_dir: Path, release: Path, manifest: dict, base_iri: str,
 
     from ..convert import converted_in_process
     from ..iris import IriMinter
+    from ..search import records_path
     from ..store import load_atomically
 
     minter = IriMinter(base_iri)
 
-    def loader(store: ox.Store) -> None:
-        with converted_in_process(release, minter, report) as stream:
+    def loader(store: ox.Store, version: Path) -> None:  # the snapshot alone: its records give the search rows
+        with converted_in_process(release, minter, report, index_to=records_path(version)) as stream:
             store.bulk_load(stream, ox.RdfFormat.N_TRIPLES)
         store.bulk_load(io.BytesIO(prov_nquads(manifest).encode("utf-8")), ox.RdfFormat.N_QUADS)
 

@@ -378,5 +378,5 @@ def run_update(store_dir, text: str, allow_remote: bool = False) -> str:
     from ..store import load_atomically
 
     check_operation(Operation("update", text), allow_remote, False, PREFIXES)
-    version = load_atomically(Path(store_dir), lambda store: store.update(text, prefixes=PREFIXES), derive=False)
+    version = load_atomically(Path(store_dir), lambda store, _version: store.update(text, prefixes=PREFIXES), derive=False)
     return version.name

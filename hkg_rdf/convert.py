@@ -7,12 +7,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import IO
 
 from .errors import InputError
 from .iris import IriMinter
 from .progress import triples_progress
-from .rdfio import ChunkReader, write_ntriples_as
+from .rdfio import write_ntriples_as
 from .record_validation import CheckingTripleMaker, Proof, ShapesGraph
 from .report import Report
 from .search import RecordIndex
@@ -63,8 +62,8 @@ def _produce(sender: Connection, source: Path, base_iri: str, keep_dangling: boo
 
 @contextmanager
 def converted_in_process(source: Path, minter: IriMinter, report: Report, keep_dangling: bool = False, terms: Terms = Terms(),
-                         shapes: ShapesGraph | None = None, proof: Proof | None = None, index_to: Path | None = None) -> Iterator[IO[bytes]]:
-    """N-Triples of ``source`` as a stream, converted by a separate process.
+                         shapes: ShapesGraph | None = None, proof: Proof | None = None, index_to: Path | None = None) -> Iterator[Iterator[bytes]]:
+    """N-Triples of ``source`` as UTF-8 chunks of whole lines, converted by a separate process.
 
     Conversion is Python on one core, Oxigraph's bulk load is native code on the others:
     in one process they would take turns on the GIL, in two they overlap. After the block,
@@ -79,7 +78,7 @@ def converted_in_process(source: Path, minter: IriMinter, report: Report, keep_d
     process.start()
     sender.close()
     try:
-        yield ChunkReader(iter(receiver.recv_bytes, b""))
+        yield iter(receiver.recv_bytes, b"")
         child_report, error, child_proof = receiver.recv()
         report.merge(child_report)
         if proof is not None and child_proof is not None:

@@ -4,6 +4,7 @@ add to or replace the content, never disturb readers, and exclude each other.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -639,3 +640,72 @@ def test_reading_a_directory_that_is_not_a_store(tmp_path):
         assert result.exit_code == 2, result.output
         assert "not an hkg-rdf store" in result.stderr
     assert not (tmp_path / "x.nt").exists()
+
+
+LINES_OF_CHUNKS = [f'<http://example.org/s{i:02}> <http://example.org/p> "{"x" * 40}" .\n'.encode() for i in range(12)]
+
+
+def _lagging(lines: list[bytes], pause: float):
+    """Chunks of whole lines as a converter slower than the store makes them."""
+    for line in lines:
+        time.sleep(pause)
+        yield line
+
+
+def _segments(monkeypatch, slow: float = 0.0) -> list[int]:
+    """Record the bytes of each bulk load a converted stream goes in (then load them for real,
+    ``slow`` seconds after the bulk load starts)."""
+    from hkg_rdf import load
+
+    sizes: list[int] = []
+    real = load._bulk_load
+
+    def recording(store, stream, fmt, label):
+        time.sleep(slow)
+        data = stream.read()
+        sizes.append(len(data))
+        real(store, io.BytesIO(data), fmt, label)
+    monkeypatch.setattr(load, "_bulk_load", recording)
+    monkeypatch.setattr(load, "SEGMENT_BYTES", 100)
+    return sizes
+
+
+def test_a_lagging_conversion_is_bulk_loaded_in_growing_segments_of_whole_lines(monkeypatch):
+    import pyoxigraph as ox
+
+    from hkg_rdf.load import bulk_load_converted
+
+    sizes = _segments(monkeypatch)
+    store, threads = ox.Store(), threading.active_count()
+    lines = LINES_OF_CHUNKS
+    bulk_load_converted(store, _lagging(lines, 0.1), "test")
+    assert frozenset(store) == frozenset(ox.parse(b"".join(lines), ox.RdfFormat.N_TRIPLES))
+    assert len(sizes) > 1 and sum(sizes) == len(b"".join(lines))  # the loader caught up: more than one segment
+    assert all(size >= max(100, sum(sizes[:i])) for i, size in enumerate(sizes[:-1]))  # each at least all before it
+    assert all(size % len(lines[0]) == 0 for size in sizes)  # cut between chunks, never inside a line
+    assert threading.active_count() == threads  # the read-ahead thread is gone
+
+
+def test_a_conversion_the_store_never_catches_up_with_goes_in_one_segment(monkeypatch):
+    import pyoxigraph as ox
+
+    from hkg_rdf.load import bulk_load_converted
+
+    sizes = _segments(monkeypatch, slow=0.5)  # meanwhile every chunk is read ahead
+    bulk_load_converted(ox.Store(), iter(LINES_OF_CHUNKS), "test")
+    assert sizes == [len(b"".join(LINES_OF_CHUNKS))]
+
+
+def test_a_conversion_dying_midway_stops_the_bulk_load_with_its_own_error(monkeypatch):
+    import pyoxigraph as ox
+
+    from hkg_rdf.load import bulk_load_converted
+
+    _segments(monkeypatch)
+
+    def dying():
+        yield b'<http://example.org/s> <http://example.org/p> "o" .\n'
+        raise EOFError("the conversion process went away (the test)")
+
+    with pytest.raises(EOFError, match="went away"):
+        bulk_load_converted(ox.Store(), dying(), "test")

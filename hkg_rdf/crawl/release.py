@@ -136,14 +136,15 @@ def load_snapshot(store_dir: Path, release: Path, manifest: dict, base_iri: str,
 
     from ..convert import converted_in_process
     from ..iris import IriMinter
+    from ..load import bulk_load_converted
     from ..search import records_path
     from ..store import load_atomically
 
     minter = IriMinter(base_iri)
 
     def loader(store: ox.Store, version: Path) -> None:  # the snapshot alone: its records give the search rows
-        with converted_in_process(release, minter, report, index_to=records_path(version)) as stream:
-            store.bulk_load(stream, ox.RdfFormat.N_TRIPLES)
+        with converted_in_process(release, minter, report, index_to=records_path(version)) as chunks:
+            bulk_load_converted(store, chunks, str(release))
         store.bulk_load(io.BytesIO(prov_nquads(manifest).encode("utf-8")), ox.RdfFormat.N_QUADS)
 
     load_atomically(store_dir, loader, replace=True)

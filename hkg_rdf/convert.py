@@ -46,7 +46,10 @@ def _produce(sender: Connection, source: Path, base_iri: str, keep_dangling: boo
     """
     report, error, minter = Report(), None, IriMinter(base_iri)
     sink = RecordIndex(index_to) if index_to else None
-    maker = CheckingTripleMaker(minter, report, shapes, keep_dangling, terms=terms, sink=sink) if shapes else TripleMaker(minter, report, terms=terms, sink=sink)
+    if shapes:
+        maker = CheckingTripleMaker(minter, report, shapes, keep_dangling, terms=terms, sink=sink)
+    else:
+        maker = TripleMaker(minter, report, terms=terms, sink=sink)
     try:
         for chunk in ntriples_chunks(source, maker, keep_dangling):
             sender.send_bytes(chunk)

@@ -99,9 +99,11 @@ def build_index(store: ox.Store, version_dir: Path) -> dict:
 
 
 def _entity_query(entity_type: EntityType) -> tuple[str, int]:
-    """One SPARQL query for a type's entities: key, name-like values, likes and downloads. Each entity's values are looked up with LATERAL (an index lookup per entity
-    rather than a hash join over the whole property) and its IRI is never decoded: the index
-    names entities by type and key, as pages do. Also how many name-like values it asks for."""
+    """One SPARQL query for a type's entities: key, name-like values, likes and downloads.
+
+    Each entity's values are looked up with LATERAL (an index lookup per entity rather than a
+    hash join over the whole property) and its IRI is never decoded: the index names entities
+    by type and key, as pages do. Also how many name-like values it asks for."""
     def one(prop: str, var: str) -> str:
         return f"LATERAL {{ OPTIONAL {{ ?s <{prop}> ?{var} }} }}"
 
@@ -183,7 +185,6 @@ class RecordIndex:
 
     def __init__(self, path: Path, vocab: Vocabulary | None = None):
         vocab = vocab or vocabulary()
-        self.path = path
         self._columns = {t.segment: (t.key.name, *_names(t)) for t in vocab.types}
         self._follows = {r.name: r for r in vocab.relations if r.prop == HKG + FOLLOWS}
         self._entities: list[tuple] = []
@@ -206,9 +207,9 @@ class RecordIndex:
         relation = self._follows.get(edge.relation.name)
         if relation is None:
             return
-        followed, follower = (relation.object, relation.subject) if not relation.inverse else (relation.subject, relation.object)
-        ids = (edge.object, edge.subject) if not relation.inverse else (edge.subject, edge.object)
-        self._pairs.append((followed.segment, ids[0], f"{follower.segment}/{ids[1]}"))  # the store holds each follow once
+        ends = [(relation.subject, edge.subject), (relation.object, edge.object)]
+        (follower, follower_id), (followed, followed_id) = reversed(ends) if relation.inverse else ends
+        self._pairs.append((followed.segment, followed_id, f"{follower.segment}/{follower_id}"))  # the store holds each follow once
         if len(self._pairs) >= BATCH:
             self._flush()
 

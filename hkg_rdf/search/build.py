@@ -80,7 +80,7 @@ def build_index(store: ox.Store, version_dir: Path) -> dict:
     with tempfile.TemporaryDirectory(prefix="hkg-search-", dir=version_dir) as scratch:
         db = sqlite3.connect(partial, isolation_level=None)
         try:
-            db.executescript(_FAST.format(db="main", kib=200_000) + f"PRAGMA temp_store_directory='{scratch}';")
+            db.executescript(_FAST.format(db="main", kib=32_000) + f"PRAGMA temp_store_directory='{scratch}';")
             source = "records" if staged.is_file() else "store"
             db.execute("ATTACH ? AS stage", (str(staged if source == "records" else Path(scratch) / "stage.sqlite"),))
             if source == "store":
@@ -190,7 +190,7 @@ class RecordIndex:
         self._entities: list[tuple] = []
         self._pairs: list[tuple] = []
         self._db = sqlite3.connect(path, isolation_level=None)
-        self._db.executescript(_FAST.format(db="main", kib=100_000) + _STAGE.format(db="main") +
+        self._db.executescript(_FAST.format(db="main", kib=8_000) + _STAGE.format(db="main") +
                                "CREATE TABLE follows(type TEXT, key TEXT, follower TEXT, PRIMARY KEY (type, key, follower)) WITHOUT ROWID;")
         self._db.execute("BEGIN")
 

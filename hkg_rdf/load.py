@@ -72,13 +72,12 @@ class _ReadAhead:
 
     def segment(self, at_least: int) -> Iterator[bytes]:
         """Chunks until the end, or until ``at_least`` bytes are out and none are waiting."""
-        size = 0
-        while not (size >= at_least and self._queue.empty()):
+        start = self.read
+        while not (self.read - start >= at_least and self._queue.empty()):
             item = self._queue.get()
             if item is _END or isinstance(item, BaseException):
                 self.ended, self.error = True, None if item is _END else item
                 return
-            size += len(item)
             self.read += len(item)
             yield item
 

@@ -1,7 +1,8 @@
 """Describing the dataset and the service: VoID, SPARQL Service Description, dumps with SHA-256.
 
 The worker-side functions (:func:`store_info`, :func:`make_dump`, and
-:func:`hkg_rdf.stats.void_statistics`) read the store; the server-side ones build the RDF descriptions from their results.
+:func:`hkg_rdf.stats.void_statistics`) read the store; the server-side ones build the RDF
+descriptions from their results.
 """
 
 from __future__ import annotations

@@ -16,10 +16,11 @@ FORMATS = ("table", *RESULT_FORMATS, *GRAPH_FORMATS)
 CELL_WIDTH = 80
 
 
-def run(store: ox.Store, sparql: str, label: str = "query") -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:
-    """Evaluate a query; the usual prefixes (hkg:, rdfs:, prov:, ...) need no declaration."""
+def run(store: ox.Store, sparql: str, label: str = "query", substitutions: dict | None = None) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:
+    """Evaluate a query; the usual prefixes (hkg:, rdfs:, prov:, ...) need no declaration;
+    ``substitutions`` bind variables before evaluation (SEP-0007)."""
     try:
-        return store.query(sparql, prefixes=PREFIXES)
+        return store.query(sparql, prefixes=PREFIXES, substitutions=substitutions or None)
     except SyntaxError as error:
         raise InputError(label, f"SPARQL syntax error: {error}") from error
 

@@ -163,6 +163,24 @@ def test_example_store_exports(exports):
 # ------------------------------------------------------------------ splits
 
 
+def test_prefetched_queries_read_as_the_whole_graph(generated_store):
+    """kg.rq once per property of kg_properties, evaluated ahead in threads, gives in order
+    each query's rows as ``stream`` does, and together every entity-to-entity triple of the
+    store but the likes: the same rows as one query over every hkg: property between entities."""
+    from hkg_rdf.bench.common import kg_queries, prefetched, stream
+    from hkg_rdf.vocab import vocabulary
+
+    store = open_read_only(generated_store)
+    queries = [("likes", None), *kg_queries()]
+    fetched = [list(rows) for rows in prefetched(store, queries)]
+    assert fetched == [list(stream(store, name, bindings)) for name, bindings in queries]
+    assert fetched[0] and all(len(row) == 3 for rows in fetched[1:] for row in rows)
+    entities = " ".join(f"<{t.cls}>" for t in vocabulary().types)
+    everything = run(store, f"""SELECT ?h ?r ?t WHERE {{ ?h ?r ?t . FILTER(?r != hkg:likes && STRSTARTS(STR(?r), STR(hkg:)))
+        ?h a ?a . ?t a ?b . VALUES ?a {{ {entities} }} VALUES ?b {{ {entities} }} }}""")
+    assert sorted(row for rows in fetched[1:] for row in rows) == sorted((h.value, r.value, t.value) for h, r, t in everything)
+
+
 def test_splits_units():
     assert kcore([("a", "x"), ("a", "y"), ("b", "x"), ("b", "y"), ("c", "x")], 2) == [("a", "x"), ("a", "y"), ("b", "x"), ("b", "y")]
     pairs = [(0, i) for i in range(10)] + [(1, 0)] + [(2, 0), (2, 1)]
@@ -320,27 +338,48 @@ def test_report(cli, exports, tmp_path):
     assert (tmp_path / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def dense_recommendation_scores(split: Path, method: str, users: list[int]) -> np.ndarray:
-    """itemknn / gfcf scores of ``users`` on every item, straight from their definitions with
-    dense numpy matrices (GF-CF's singular vectors from the module's randomized SVD)."""
-    from hkg_rdf.bench.recommenders import GFCF_ALPHA, GFCF_RANK, _top_right_singular_vectors
-    from scipy.sparse import csr_matrix
-
+def dense_likes(split: Path) -> np.ndarray:
     n_items = len((split / "item_ids.tsv").read_text().splitlines())
     n_users = len((split / "user_ids.tsv").read_text().splitlines())
     X = np.zeros((n_users, n_items))
     for u, i in user_items(split / "train.txt"):
         X[u, i] = 1
+    return X
+
+
+def dense_links(X: np.ndarray, method: str, k: int) -> np.ndarray:
+    """item-kNN's P(j | i) or GF-CF's R~^T R~, dense and without its diagonal, each row cut to
+    its k largest entries by (-value, j) (np.lexsort, one row at a time)."""
+    pop, du = X.sum(axis=0), X.sum(axis=1)
+    if method == "itemknn":
+        C, scale = X.T @ X, 1 / np.maximum(pop, 1)
+    else:
+        R = X / np.sqrt(np.maximum(du, 1))[:, None] / np.sqrt(np.maximum(pop, 1))
+        C, scale = R.T @ R, np.ones(len(pop))
+    np.fill_diagonal(C, 0)
+    N = np.zeros_like(C)
+    for i, row in enumerate(C):
+        kept = [j for j in np.lexsort((np.arange(len(row)), -row)) if row[j] > 0][:k]
+        N[i, kept] = row[kept] * scale[i]
+    return N
+
+
+def dense_recommendation_scores(split: Path, method: str, users: list[int], N: np.ndarray) -> np.ndarray:
+    """itemknn / gfcf scores of ``users`` on every item, straight from their definitions with
+    dense numpy matrices, given the links N (GF-CF's singular vectors from the module's
+    randomized SVD)."""
+    from hkg_rdf.bench.recommenders import GFCF_ALPHA, GFCF_RANK, _top_right_singular_vectors
+    from scipy.sparse import csr_matrix
+
+    X = dense_likes(split)
     pop, du = X.sum(axis=0), X.sum(axis=1)
     tie = pop / (pop.max() + 1) * 1e-6
     if method == "itemknn":
-        C = X.T @ X
-        np.fill_diagonal(C, 0)
-        return X[users] @ (C / np.maximum(pop, 1)[:, None]) + tie
+        return X[users] @ N + tie
     inv_i = 1 / np.sqrt(np.maximum(pop, 1))
     R = X / np.sqrt(np.maximum(du, 1))[:, None] * inv_i
     V = _top_right_singular_vectors(csr_matrix(R), min(GFCF_RANK, min(X.shape) - 1), np.random.default_rng(0))
-    return X[users] @ (R.T @ R) + tie + GFCF_ALPHA * ((X[users] * inv_i) @ V) @ V.T / inv_i
+    return X[users] @ N + tie + GFCF_ALPHA * ((X[users] * inv_i) @ V) @ V.T / inv_i
 
 
 def assert_top_40(ranked: list[int], scores: np.ndarray, seen: set[int]) -> None:
@@ -358,23 +397,56 @@ def assert_top_40(ranked: list[int], scores: np.ndarray, seen: set[int]) -> None
             assert scores[j] < last - tol or (abs(scores[j] - last) <= tol and j > max(tied)), j
 
 
-@pytest.mark.parametrize("method,first", [("itemknn", 300), ("gfcf", 300)])
+def module_links(split: Path, method: str) -> np.ndarray:
+    """N as the module builds it, every row, dense."""
+    from hkg_rdf.bench import recommenders
+    from scipy.sparse import csr_matrix
+
+    X = csr_matrix(dense_likes(split))
+    pop = np.asarray(X.sum(axis=0)).ravel()
+    model = recommenders._GfCf(X, pop * 0, 0) if method == "gfcf" else recommenders._ItemKnn(X, pop, pop * 0)
+    return model.neighbours(np.arange(X.shape[1])).toarray()
+
+
+@pytest.mark.parametrize("method", ["itemknn", "gfcf"])
+@pytest.mark.parametrize("k,products", [(100, 1 << 24), (5, 300)])
+def test_links_are_each_items_strongest(exports, monkeypatch, method, k, products):
+    """Each row of N keeps the k largest entries of its row of P(j | i) or R~^T R~ (no
+    diagonal), ties to the smaller item: exactly on item-kNN's co-like counts; for GF-CF's
+    floats, whatever was dropped is no larger than what was kept (within rounding). Small
+    PRODUCTS builds the rows in many blocks."""
+    from hkg_rdf.bench import recommenders
+
+    monkeypatch.setattr(recommenders, "NEIGHBOURS", k)
+    monkeypatch.setattr(recommenders, "PRODUCTS", products)
+    split = exports / "gen" / "recommendation"
+    ours, dense = module_links(split, method), dense_links(dense_likes(split), method, len(dense_likes(split)))
+    assert (np.count_nonzero(dense, axis=1) > k).sum() > 10  # the cut matters on this split
+    if method == "itemknn":
+        assert np.array_equal(ours, dense_links(dense_likes(split), method, k))
+        return
+    tol = 1e-12 * dense.max()
+    assert np.allclose(ours[ours > 0], dense[ours > 0], rtol=1e-12, atol=0)
+    for row, full in zip(ours, dense):
+        assert np.count_nonzero(row) == min(k, np.count_nonzero(full))
+        if (full > 0).sum() > k:
+            assert full[(row == 0) & (full > 0)].max() <= full[row > 0].min() + tol
+
+
+@pytest.mark.parametrize("method", ["itemknn", "gfcf"])
 @pytest.mark.parametrize("pruned", [False, True])
-def test_recommendation_ranking_equals_dense_scores(exports, monkeypatch, method, first, pruned):
-    """The top 40 equals the one of the dense scores for every test user. On this small split
-    every user is scored on every item by default; pruned, the first candidates, cheap items,
-    light users and batches are so few that the bounds decide for some users and not others."""
+def test_recommendation_ranking_equals_dense_scores(exports, monkeypatch, method, pruned):
+    """The top 40 equals the one of the dense scores, given the module's links, for every test
+    user. On this small split the first chunk holds every item by default; pruned, chunks and
+    batches are so small that the bounds decide for some users and not others."""
     from hkg_rdf.bench import recommenders
 
     split = exports / "gen" / "recommendation"
-    full, n_items = [], len((split / "item_ids.tsv").read_text().splitlines())
-    model = recommenders._GfCf if method == "gfcf" else recommenders._ItemKnn
-    exact = model.exact
-    monkeypatch.setattr(model, "exact", lambda self, users, items: full.extend(users if len(items) == n_items else []) or exact(self, users, items))
     if pruned:
-        for name, value in (("BATCH", 16), ("CELLS", 2000), ("CHEAP", 700), ("HEAVY", 10)):
+        for name, value in (("BATCH", 16), ("CHUNK", 48), ("NEIGHBOURS", 5)):
             monkeypatch.setattr(recommenders, name, value)
-        monkeypatch.setattr(model, "first", first)
+    calls, score = [], recommenders._score
+    monkeypatch.setattr(recommenders, "_score", lambda model, sparse, a, items: calls.append(len(items)) or score(model, sparse, a, items))
     lines = recommenders.recommendation(split, method, "test", 0)
     ranked = {int(u): [int(i) for i in items.split()] for u, items in (line.split("\t") for line in lines)}
     train = {}
@@ -382,9 +454,10 @@ def test_recommendation_ranking_equals_dense_scores(exports, monkeypatch, method
         train.setdefault(u, set()).add(i)
     users = sorted(ranked)
     assert users == sorted({u for u, _ in user_items(split / "test.txt")})
-    for u, scores in zip(users, dense_recommendation_scores(split, method, users)):
+    for u, scores in zip(users, dense_recommendation_scores(split, method, users, module_links(split, method))):
         assert_top_40(ranked[u], scores, train.get(u, set()))
-    assert 0 < len(full) < len(users) if pruned else len(full) == len(users)
+    more = len(calls) - len(users)  # users scored on chunks beyond their first
+    assert 0 < more < len(users) if pruned else more == 0
 
 
 def test_recommendation_k_core(cli, generated_store, tmp_path):
@@ -789,3 +862,23 @@ def test_metrics_equal_trec_eval(cli, exports, tmp_path):
     assert abs(ours["mrr"] - sum(q["recip_rank"] for q in per_query.values()) / len(qrels)) <= 1e-15
     for k in (1, 3, 10):
         assert abs(ours[f"hits@{k}"] - sum(q[f"success_{k}"] for q in per_query.values()) / len(qrels)) <= 1e-15
+
+
+@pytest.mark.parametrize("method", ["itemknn", "gfcf"])
+def test_recommendation_follows_co_preference(tmp_path, method):
+    """Two planted communities, each liking only its own half of the items: every user's top
+    10 stays inside their community (popularity alone would mix them: both halves are liked
+    alike)."""
+    from hkg_rdf.bench import recommenders
+
+    rng = np.random.default_rng(5)
+    users, items = 200, 300
+    (tmp_path / "user_ids.tsv").write_text("".join(f"{u}\tuser:u{u}\n" for u in range(users)))
+    (tmp_path / "item_ids.tsv").write_text("".join(f"{i}\tmodel:m{i}\n" for i in range(items)))
+    half = {u: np.arange(150) + 150 * (u >= 100) for u in range(users)}
+    liked = {u: rng.choice(half[u], 12, replace=False) for u in range(users)}
+    (tmp_path / "train.txt").write_text("".join(f"{u} {' '.join(map(str, sorted(liked[u][:10])))}\n" for u in range(users)))
+    (tmp_path / "test.txt").write_text("".join(f"{u} {' '.join(map(str, sorted(liked[u][10:])))}\n" for u in range(users)))
+    for line in recommenders.recommendation(tmp_path, method, "test", 0):
+        u, ranked = line.split("\t")
+        assert set(map(int, ranked.split()[:10])) <= set(half[int(u)].tolist()), line

@@ -7,6 +7,7 @@ import io
 import json
 import tempfile
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -27,15 +28,37 @@ def query_text(name: str) -> str:
     return resources.files("hkg_rdf.bench").joinpath("queries", f"{name}.rq").read_text(encoding="utf-8")
 
 
-def stream(store: ox.Store, name: str):
+def stream(store: ox.Store, name: str, bindings: dict[str, str] | None = None):
     """Run a shipped SELECT and yield its rows as tuples of term values ("" when unbound), in
-    the store's order. The store writes the rows as SPARQL CSV (exactly the values) into a
+    the store's order; ``bindings`` (variable -> IRI) are substituted before evaluation
+    (SEP-0007). The store writes the rows as SPARQL CSV (exactly the values) into a
     temporary file, which the csv module reads back: a third of the cost of building a term
     object per cell in Python, and the memory of one row at a time."""
-    solutions = run(store, query_text(name), f"{name}.rq")
-    with tempfile.TemporaryFile() as buffer:
-        solutions.serialize(buffer, ox.QueryResultsFormat.CSV)
-        buffer.seek(0)
+    yield from _rows(_serialized(store, name, bindings))
+
+
+def prefetched(store: ox.Store, queries: list[tuple[str, dict[str, str] | None]], workers: int = 2):
+    """The rows of each (name, bindings) of ``queries``, one iterator per query in their
+    order, while Oxigraph evaluates the following ones in ``workers`` threads (it lets go of
+    the GIL while it evaluates and serializes): reading one query's rows in Python overlaps
+    computing the next ones."""
+    with ThreadPoolExecutor(workers) as pool:
+        for future in [pool.submit(_serialized, store, name, bindings) for name, bindings in queries]:
+            yield _rows(future.result())
+
+
+def _serialized(store: ox.Store, name: str, bindings: dict[str, str] | None):
+    """A temporary file holding the SPARQL CSV results of a shipped SELECT, at its start."""
+    substitutions = {ox.Variable(k): ox.NamedNode(v) for k, v in (bindings or {}).items()}
+    solutions = run(store, query_text(name), f"{name}.rq", substitutions)
+    buffer = tempfile.TemporaryFile()
+    solutions.serialize(buffer, ox.QueryResultsFormat.CSV)
+    buffer.seek(0)
+    return buffer
+
+
+def _rows(buffer):
+    with buffer:
         rows = csv.reader(io.TextIOWrapper(buffer, encoding="utf-8", newline=""))
         next(rows, None)  # the header
         yield from map(tuple, rows)
@@ -44,6 +67,18 @@ def stream(store: ox.Store, name: str):
 def select(store: ox.Store, name: str) -> list[tuple[str, ...]]:
     """Run a shipped SELECT and return its rows as tuples of term values, sorted."""
     return sorted(stream(store, name))
+
+
+def kg_properties() -> list[str]:
+    """What kg.rq's ?r is bound to: every object property between entities but the
+    interactions themselves (hkg:likes), from the vocabulary."""
+    vocab = vocabulary()
+    return sorted({r.prop for r in vocab.relations} - {vocab.relation("user_like_model").prop})
+
+
+def kg_queries() -> list[tuple[str, dict[str, str]]]:
+    """kg.rq once per property of ``kg_properties``, for ``prefetched``."""
+    return [("kg", {"r": prop}) for prop in kg_properties()]
 
 
 class Namer:

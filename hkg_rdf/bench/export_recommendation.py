@@ -30,7 +30,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from ..vocab import vocabulary
-from .common import Namer, stream, write_json, write_lines
+from .common import Namer, kg_queries, prefetched, write_json, write_lines
 from .pickles import dumps_sparse
 from .splits import kcore, per_user_split
 
@@ -66,14 +66,14 @@ def _list_lines(names, start: int = 0) -> list[str]:
     return [f"{n if _PLAIN.fullmatch(n) else quote(n, safe='')} {i}" for i, n in enumerate(names, start)]
 
 
-def _likes(store, namer: Namer) -> set[tuple[str, str]]:
-    """(user, item) names of the likes whose ends the release's like relations allow: their
-    IRIs name the types (likes.rq leaves the type patterns out, see there)."""
+def _likes(rows, namer: Namer) -> set[tuple[str, str]]:
+    """(user, item) names of the likes (likes.rq's rows) whose ends the release's like
+    relations allow: their IRIs name the types (likes.rq leaves the type patterns out)."""
     vocab = vocabulary()
     like = vocab.relation("user_like_model")
     users = like.subject.segment + ":"
     items = tuple(r.object.segment + ":" for r in vocab.relations if r.prop == like.prop)
-    pairs = ((namer.entity(u), namer.entity(i)) for u, i in stream(store, "likes"))
+    pairs = ((namer.entity(u), namer.entity(i)) for u, i in rows)
     return {(u, i) for u, i in pairs if u.startswith(users) and i.startswith(items)}
 
 
@@ -81,7 +81,8 @@ def export(store, out: Path, namer: Namer, seed: int, ratios: tuple[float, float
     import numpy as np
 
     rng = np.random.default_rng(seed)
-    likes = sorted(_likes(store, namer))
+    results = prefetched(store, [("likes", None), ("follows", None), *kg_queries()])  # evaluated ahead, read in this order
+    likes = sorted(_likes(next(results), namer))
     likes = kcore(likes, k_core)
     users = sorted({u for u, _ in likes})
     items = sorted({i for _, i in likes})
@@ -102,10 +103,10 @@ def export(store, out: Path, namer: Namer, seed: int, ratios: tuple[float, float
             (folder / name).write_bytes(data)
 
     social = out / "social" / "huggingface"
-    follows = sorted({(uid[a], uid[b]) for a, b in ((namer.entity(x), namer.entity(y)) for x, y in stream(store, "follows")) if a in uid and b in uid and a != b})
+    follows = sorted({(uid[a], uid[b]) for a, b in ((namer.entity(x), namer.entity(y)) for x, y in next(results)) if a in uid and b in uid and a != b})
     (social / "trust_mat.pkl").write_bytes(dumps_sparse(_coo(follows, (len(users), len(users)))))
 
-    kg = sorted({(namer.entity(h), Namer.relation(r), namer.entity(t)) for h, r, t in stream(store, "kg")})
+    kg = sorted({(namer.entity(h), Namer.relation(r), namer.entity(t)) for rows in results for h, r, t in rows})
     defined_for = Namer.relation(vocabulary().relation("model_definedFor_task").prop)
     tasks = sorted({t for h, r, t in kg if r == defined_for and h in iid})
     categories = [*ITEM_TYPES, *tasks]

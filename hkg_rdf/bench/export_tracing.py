@@ -27,15 +27,16 @@ from collections import Counter
 from pathlib import Path
 
 from ..vocab import vocabulary
-from .common import Namer, clean, select, write_json, write_lines
+from .common import Namer, clean, kg_queries, prefetched, select, write_json, write_lines
 from .splits import covered_split
 
 SPLIT_FILES = (("training.txt", "train.del"), ("validation.txt", "valid.del"), ("test.txt", "test.del"))
 DATASET_NAME = "huggingface"  # HuggingBench's LibKGE configs say dataset.name: huggingface
 
 
-def _release_triples(store, namer: Namer, query: str) -> list[tuple[str, str, str]]:
-    triples = (namer.release(h, r, t) for h, r, t in select(store, query))
+def _release_triples(rows, namer: Namer) -> list[tuple[str, str, str]]:
+    """(head, relation file, tail) as the release writes them, from (head, property, tail) IRIs."""
+    triples = (namer.release(h, r, t) for h, r, t in rows)
     return sorted({x for x in triples if x is not None})
 
 
@@ -43,9 +44,9 @@ def export(store, out: Path, namer: Namer, seed: int, valid_ratio: float, test_r
     import numpy as np
 
     rng = np.random.default_rng(seed)
-    lineage = _release_triples(store, namer, "lineage")
+    lineage = _release_triples(select(store, "lineage"), namer)
     lineage_set = set(lineage)
-    extra = [x for x in _release_triples(store, namer, "kg") if x not in lineage_set] if with_kg else []
+    extra = [x for x in _release_triples((x for rows in prefetched(store, kg_queries()) for x in rows), namer) if x not in lineage_set] if with_kg else []
     extra_degree = Counter(e for h, _, t in extra for e in (h, t))
     n = len(lineage)
     n_valid, n_test = (max(int(n * ratio + 0.5), 1 if ratio else 0) for ratio in (valid_ratio, test_ratio))  # LibKGE cannot read an empty split

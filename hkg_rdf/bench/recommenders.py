@@ -1,17 +1,19 @@
-"""The recommendation baselines (numpy/scipy): popularity; itemknn (item-item P(j|i) from
-training likes, popularity breaks ties); gfcf (graph filtering, the training-free closed form
-of LightGCN's propagation: Shen et al., "How Powerful is Graph Convolution for
-Recommendation?", CIKM 2021). Each user gets the 40 unseen items of highest score, ties to the
-smaller item id (exactly: the dense version chose among items tied at the 40th place by
-argpartition's order).
+"""The recommendation baselines (numpy/scipy): popularity; itemknn; gfcf. Each user gets the
+40 unseen items of highest score, ties to the smaller item id.
 
-At scale 1.0 (about 500 k users, 670 k items, 69 k test users) neither the item x item matrix
-(X^T X: hundreds of millions of entries, as a few users like thousands of items) nor the dense
-test users x items scores fit in time or memory. So most users are scored exactly on a few
-thousand candidate items only, and every other item is proven to score below their 40th by an
-upper bound (see ``_ranked``); the others are scored on every item, a few dozen at a time.
-Exact scores are the floats of the dense formula (the same sums in the same order), so the
-top 40 is the one the dense scores give, as tests/test_bench.py checks."""
+itemknn is item-based top-N recommendation (Sarwar et al., WWW 2001; Deshpande and Karypis,
+TOIS 2004): user u scores x_u N + tie, where row i of N keeps item i's NEIGHBOURS most similar
+items by P(j | i) = |users of i and j| / |users of i| (asymmetric cosine with alpha = 0: on
+sparse likes it keeps the popularity signal that symmetric cosine throws away) and is 0
+elsewhere. gfcf is GF-CF (Shen et al., "How Powerful is Graph Convolution for
+Recommendation?", CIKM 2021), the training-free closed form of LightGCN's propagation: with
+R~ = Du^-1/2 R Di^-1/2, u scores x_u N + alpha x_u Di^-1/2 V V^T Di^1/2 + tie, where N is the
+linear filter R~^T R~ cut, as item-kNN's, to each item's NEIGHBOURS strongest links (the
+paper's dense items x items filter would be 665 k x 665 k at scale 1.0) and V holds the top
+GFCF_RANK right singular vectors of R~ (the ideal low-pass filter). tie = popularity x 1e-6 /
+(max + 1) orders what is left.
+
+The ranking is exact without a dense users x items block: see ``_ranked``."""
 
 from __future__ import annotations
 
@@ -21,11 +23,11 @@ from .common import need
 from .metrics import read_user_items
 
 SHOWN = 40  # items recommended per user
-BATCH = 4096  # users bounded together, at most
-CELLS = 1 << 24  # dense scores held at once (users x items): 128 MB
-HEAVY = 1000  # likes above which a user's co-likes enter the bounds summarily
-CHEAP = 20000  # products to build an item's row of M up to which it is summed, not bounded
-_SAFE = 1 + 1e-6  # bounds are widened by this factor, far above any score's floating-point error
+NEIGHBOURS = 100  # links kept per item (RecBole's ItemKNN default)
+BATCH = 4096  # users whose sparse scores are computed together
+CHUNK = 4096  # items bounded together
+PRODUCTS = 1 << 24  # multiplications per block of rows of A^T A (about 200 MB of products)
+_SLACK = 1e-6  # relative widening of every bound, far above any score's rounding error
 GFCF_RANK, GFCF_ALPHA = 64, 0.3  # ideal low-pass filter: singular vectors kept, weight (GF-CF's choice)
 
 
@@ -54,124 +56,105 @@ def recommendation(split: Path, method: str, on: str, seed: int) -> list[str]:
 
 
 def _ranked(model, X, users: list[int]) -> dict:
-    """Each user's top 40 unseen items by (-score, id), where user u scores x_u M + tie_j
-    (+ GF-CF's low-rank term) and M = diag(w) A^T B (A, B >= 0, users x items): ``model.exact``.
+    """Each user's top 40 unseen items by (-score, id), where u scores
+    s_j = (x_u N)_j + tie_j + a_u . W_j (``model.low(users)`` gives the a_u; item-kNN has no W).
 
-    A user is scored exactly on the first ``model.first`` items of ``model.order`` only. Every
-    other item j is bounded from above: the part of x_u M from u's cheap items (rows of M of at
-    most CHEAP products) is summed (sparse, all items); each expensive item i adds at most
-    b_i = max over the other items j of M_ij (counted from users of at most HEAVY likes, plus a
-    bound for heavier users: a user liking thousands of items makes every row of theirs long);
-    tie and the low-rank term add at most ``model.ceiling``. If these bounds leave u's 40th best
-    candidate out of reach of every other item, the few items whose bound still reaches it are
-    scored exactly too and the top 40 is proven; otherwise (a few per cent of users) u is scored
-    exactly on every item. Exact scores are the floats of the dense formula."""
+    u is scored exactly on the items where x_u N is not 0 (at most |u| x NEIGHBOURS) and on
+    the first chunk of ``_Chunks``; elsewhere s_j = tie_j + a_u . W_j, bounded per chunk. Only
+    the chunks whose bound reaches u's 40th best score so far are scored too, so the top 40 is
+    the one of the dense scores."""
     import numpy as np
+    from scipy.sparse import csr_matrix
 
-    n_items = X.shape[1]
-    first, rest = model.order[:model.first], model.order[model.first:]
-    expensive = X.T @ np.diff(X.indptr) > CHEAP  # products to build an item's row of M
-    bounds = _row_maxima(model, X, rest, expensive) if len(rest) >= 3 * len(first) else None  # else dense is as cheap
-    top, left = {}, []
-    size = max(1, min(BATCH, CELLS // max(len(first), 1)))
-    for start in range(0, len(users), size):
-        batch = users[start:start + size]
-        if bounds is None:
-            left.extend(batch)
-            continue
+    liked = np.unique(X[users].indices)
+    N, chunks = model.neighbours(liked), _Chunks(model)
+    sparse_scores = np.zeros(X.shape[1])  # one user's x_u N, densely; reset after each user
+    marked = np.zeros(X.shape[1], dtype=bool)  # one user's items not to score (again); likewise
+    top = {}
+    for start in range(0, len(users), BATCH):
+        batch = users[start:start + BATCH]
         Xb = X[batch]
-        cheap_part = _propagated(_columns(Xb, ~expensive), lambda items: model.rows(items, None)).tocsr()
-        scores = model.exact(batch, first)
-        bound = _row_sums(Xb, bounds[Xb.indices]) + model.ceiling(batch, rest)
-        outside, extra = np.ones(n_items, dtype=bool), {}
-        outside[first] = False
+        local = csr_matrix((Xb.data, np.searchsorted(liked, Xb.indices), Xb.indptr), shape=(len(batch), len(liked)))
+        S = (local @ N).tocsr()
+        a = model.low(batch)
+        bounds = chunks.bounds(a)
         for row, u in enumerate(batch):
-            liked = _liked(X, u)
-            values = scores[row, ~np.isin(first, liked)]
-            theta = np.partition(values, -SHOWN)[-SHOWN] if len(values) >= SHOWN else -np.inf
-            if bound[row] * _SAFE >= theta:
-                left.append(u)
-                continue
-            span = slice(cheap_part.indptr[row], cheap_part.indptr[row + 1])
-            hit, partial = cheap_part.indices[span], cheap_part.data[span]
-            reach = outside[hit] & ~np.isin(hit, liked) & ((partial + bound[row]) * _SAFE >= theta)
-            extra[row] = hit[reach]
-        for rows in _groups(list(extra), extra):
-            more = np.unique(np.concatenate([extra[r] for r in rows]))
-            items, more_scores = np.concatenate([first, more]), model.exact([batch[r] for r in rows], more)
-            for n, row in enumerate(rows):
-                keep = ~np.isin(items, _liked(X, batch[row]))
-                top[batch[row]] = _best(items[keep], np.concatenate([scores[row], more_scores[n]])[keep], SHOWN)
-    everything = np.arange(n_items)
-    step = max(1, CELLS // max(n_items, 1))
-    for start in range(0, len(left), step):
-        part = left[start:start + step]
-        scores = model.exact(part, everything)
-        for row, u in enumerate(part):
-            keep = ~np.isin(everything, _liked(X, u))
-            top[u] = _best(everything[keep], scores[row, keep], SHOWN)
+            span = slice(S.indptr[row], S.indptr[row + 1])
+            hits, seen = S.indices[span], _liked(X, u)
+            sparse_scores[hits] = S.data[span]
+            fresh = hits[~chunks.in_first[hits]]
+            items = np.concatenate([chunks.first, fresh])
+            scores = np.concatenate([chunks.first_scores(sparse_scores, a[row]), _score(model, sparse_scores, a[row], fresh)])
+            marked[seen] = True
+            keep = ~marked[items]
+            items, scores = items[keep], scores[keep]
+            theta = np.partition(scores, len(scores) - SHOWN)[len(scores) - SHOWN] if len(scores) >= SHOWN else -np.inf
+            more = chunks.reaching(bounds[row], theta)
+            if len(more):
+                marked[hits] = True
+                more = more[~marked[more]]
+                items, scores = np.concatenate([items, more]), np.concatenate([scores, _score(model, sparse_scores, a[row], more)])
+            top[u] = _best(items, scores, SHOWN)
+            sparse_scores[hits], marked[seen], marked[hits] = 0, False, False
     return top
+
+
+class _Chunks:
+    """The items cut into chunks of CHUNK along ``model.order``. On a chunk, tie_j + a_u . W_j
+    is at most the chunk's largest tie plus the smaller of |a_u| max |W_j| (Cauchy-Schwarz) and
+    the largest a_u . w the box around the chunk's rows of W allows (per column its least and
+    greatest value). The first chunk is scored for every user, from a copy of its rows."""
+
+    def __init__(self, model):
+        import numpy as np
+
+        W, self.model = model.W, model
+        self.items = [model.order[start:start + CHUNK] for start in range(0, len(model.order), CHUNK)]
+        self.high = np.array([W[c].max(axis=0) for c in self.items]).reshape(len(self.items), W.shape[1])
+        self.low = np.array([W[c].min(axis=0) for c in self.items]).reshape(len(self.items), W.shape[1])
+        self.longest = np.array([np.linalg.norm(W[c], axis=1).max() for c in self.items])
+        self.tie_high = np.array([model.tie[c].max() for c in self.items])
+        self.first = np.sort(self.items[0])
+        self.in_first = np.zeros(len(model.order), dtype=bool)
+        self.in_first[self.first] = True
+        self.W_first, self.tie_first = W[self.first], model.tie[self.first]
+
+    def bounds(self, a):
+        """users x chunks: what tie and the low-rank part add at most on each chunk, widened
+        by _SLACK of their size."""
+        import numpy as np
+
+        reach = np.outer(np.linalg.norm(a, axis=1), self.longest)
+        bound = np.minimum(np.maximum(a, 0) @ self.high.T + np.minimum(a, 0) @ self.low.T, reach) + self.tie_high
+        return bound + _SLACK * (reach + self.tie_high)
+
+    def first_scores(self, sparse_scores, a):
+        """One user's exact scores on ``first``, as ``_score`` computes them."""
+        return sparse_scores[self.first] + self.tie_first + _dot(self.W_first, a)
+
+    def reaching(self, bound, theta: float):
+        """The items of the chunks but the first whose bound reaches theta."""
+        import numpy as np
+
+        reached = [self.items[c] for c in np.flatnonzero(bound >= theta) if c]
+        return np.concatenate(reached) if reached else np.zeros(0, dtype=np.int64)
+
+
+def _score(model, sparse_scores, a, items):
+    """One user's exact scores on ``items``: sparse part, tie and low-rank part, added in the
+    dense formula's order."""
+    return sparse_scores[items] + model.tie[items] + _dot(model.W[items], a)
+
+
+def _dot(rows, a):
+    """rows @ a, each row summed by itself: equal rows give equal floats wherever they stand
+    (BLAS's gemv rounds a row by its position in the block), so tied items stay tied."""
+    return (rows * a).sum(axis=1)
 
 
 def _liked(X, u: int):
     """The items user u liked in training (row u of the CSR likes)."""
     return X.indices[X.indptr[u]:X.indptr[u + 1]]
-
-
-def _groups(rows: list, extra: dict) -> list[list]:
-    """Consecutive rows whose extra items, united, still fit CELLS dense scores."""
-    groups, current, size = [], [], 0
-    for row in rows:
-        if current and (len(current) + 1) * (size + len(extra[row])) > CELLS:
-            groups.append(current)
-            current, size = [], 0
-        current.append(row)
-        size += len(extra[row])
-    return groups + [current] if current else groups
-
-
-def _row_maxima(model, X, rest, which):
-    """For each item i in ``which`` an upper bound on M_ij over the items j != i of ``rest``:
-    exact over users with at most HEAVY likes, plus for the heavier ones the sum of A_vi times
-    their largest B_vj on ``rest``; 0 elsewhere."""
-    import numpy as np
-
-    heavy = np.diff(X.indptr) > HEAVY
-    A, B = model.A, model.B
-    inside = np.zeros(X.shape[1], dtype=bool)
-    inside[rest] = True
-    rest = np.flatnonzero(inside)
-    light_A, light_B = A[~heavy].T.tocsr(), B[~heavy][:, rest].tocsr()
-    heavy_B = B[heavy][:, rest]
-    top_B = np.asarray(heavy_B.max(axis=1).todense()).ravel() if heavy_B.shape[0] and heavy_B.shape[1] else np.zeros(heavy_B.shape[0])
-    out = np.zeros(X.shape[1])
-    items = np.flatnonzero(which)
-    for start in range(0, len(items), 4096):
-        block = items[start:start + 4096]
-        C = (light_A[block] @ light_B).tocoo()
-        off = rest[C.col] != block[C.row]
-        best = np.zeros(len(block))
-        np.maximum.at(best, C.row[off], C.data[off])
-        out[block] = best
-    out += np.asarray(A[heavy].T @ top_B).ravel()
-    return np.where(which, out * model.w, 0.0)
-
-
-def _columns(M, keep):
-    """CSR M with only the columns where ``keep`` holds stored."""
-    out = M.multiply(keep[None, :]).tocsr()
-    out.eliminate_zeros()
-    return out
-
-
-def _gram(A, AT, pop, items, columns):
-    """Rows ``items`` of A^T A on ``columns`` (None: all), each entry summed over the users in
-    ascending order. A product walks every user of each item on its left: the side whose
-    items have fewer users goes left, which for a few unpopular columns and popular rows is
-    many times cheaper, and gives the same floats (the same products, summed in the same order)."""
-    if columns is not None and pop[columns].sum() < pop[items].sum():
-        return (AT[columns] @ A[:, items]).T.tocsr()
-    return AT[items] @ (A if columns is None else A[:, columns])
 
 
 def _best(items, scores, k: int):
@@ -185,65 +168,68 @@ def _best(items, scores, k: int):
     return items[np.lexsort((items, -scores))[:k]]
 
 
-def _propagated(Xb, rows):
-    """Xb @ M for a batch of users' likes Xb, where ``rows(items)`` gives the rows of an
-    items x items matrix M for the sorted items the batch has liked: M is never built whole,
-    and each sum runs over the same items in the same order as in Xb @ M (same floats)."""
+def neighbours(A, w, items):
+    """Rows ``items`` (sorted) of N = diag(w) A^T A without its diagonal, each cut to its
+    NEIGHBOURS largest entries (ties to the smaller item; the order of a row is the one of
+    A^T A, as w scales a row by one factor). Built a block of rows at a time, each block at
+    most PRODUCTS multiplications: a user liking thousands of items makes each of their items'
+    rows thousands long, so A^T A whole would not fit."""
+    import numpy as np
+    from scipy.sparse import csr_matrix, vstack
+
+    AT = A.T.tocsr()
+    pattern = csr_matrix((np.ones(AT.nnz, dtype=np.int64), AT.indices, AT.indptr), shape=AT.shape)
+    block_of = (np.cumsum((pattern @ np.diff(A.indptr))[items]) - 1) // PRODUCTS  # an item's products: its users' likes
+    blocks = np.split(items, np.flatnonzero(np.diff(block_of)) + 1) if len(items) else []
+    parts = [_strongest(AT[block] @ A, block, w[block]) for block in blocks]
+    return vstack(parts, format="csr") if parts else csr_matrix((0, A.shape[1]))
+
+
+def _strongest(G, block, w):
+    """Row r of G (item block[r]'s row of A^T A) without its diagonal entry, cut to its
+    NEIGHBOURS largest entries, ties to the smaller column, then scaled by w[r]."""
     import numpy as np
     from scipy.sparse import csr_matrix
 
-    liked = np.unique(Xb.indices)
-    local = csr_matrix((Xb.data, np.searchsorted(liked, Xb.indices), Xb.indptr), shape=(Xb.shape[0], len(liked)))
-    return local @ rows(liked)
-
-
-def _row_sums(Xb, values):
-    """Per user of Xb, the sum of ``values`` (one per stored like, in Xb's order)."""
-    import numpy as np
-    from scipy.sparse import csr_matrix
-
-    return np.asarray(csr_matrix((values, Xb.indices, Xb.indptr), shape=Xb.shape).sum(axis=1)).ravel()
+    G = G.tocsr()
+    rows = np.repeat(np.arange(G.shape[0]), np.diff(G.indptr))
+    off = G.indices != block[rows]
+    data, cols, rows = G.data[off], G.indices[off], rows[off]
+    starts = np.searchsorted(rows, np.arange(G.shape[0] + 1))
+    keep = np.ones(len(data), dtype=bool)
+    for r in np.flatnonzero(np.diff(starts) > NEIGHBOURS):
+        values, columns = data[starts[r]:starts[r + 1]], cols[starts[r]:starts[r + 1]]
+        kth = np.partition(values, len(values) - NEIGHBOURS)[len(values) - NEIGHBOURS]
+        chosen = values > kth
+        tied = np.flatnonzero(values == kth)
+        chosen[tied[np.argsort(columns[tied], kind="stable")[:NEIGHBOURS - chosen.sum()]]] = True
+        keep[starts[r]:starts[r + 1]] = chosen
+    rows = rows[keep]
+    return csr_matrix((data[keep] * w[rows], (rows, cols[keep])), shape=G.shape)
 
 
 class _ItemKnn:
-    """Item-kNN with asymmetric cosine alpha = 0 (conditional probability P(j | i)): on sparse
-    likes it keeps the popularity signal that symmetric cosine throws away. User u scores
-    x_u S + tie with S = diag(1/pop) X^T X (S's diagonal only scores items u has seen, which
-    are never shown). Candidates first: the most popular items."""
-
-    first = 4096
+    """Item-kNN: N's rows from P(j | i); no low-rank part. Chunks: the most popular first."""
 
     def __init__(self, X, pop, tie):
         import numpy as np
 
-        self.X, self.XT, self.pop, self.tie = X, X.T.tocsr(), pop, tie
-        self.w, self.A, self.B = 1 / np.maximum(pop, 1), X, X
+        self.X, self.tie, self.w = X, tie, 1 / np.maximum(pop, 1)
+        self.W = np.zeros((X.shape[1], 0))
         self.order = np.lexsort((np.arange(X.shape[1]), -pop))
 
-    def rows(self, items, columns):
-        """Rows ``items`` of S (on ``columns``, None: all), as the dense formula computes them."""
-        from scipy.sparse import diags
+    def neighbours(self, items):
+        return neighbours(self.X, self.w, items)
 
-        return diags(self.w[items]) @ _gram(self.X, self.XT, self.pop, items, columns)
+    def low(self, users):
+        import numpy as np
 
-    def exact(self, users, items):
-        """Dense scores of ``users`` on ``items``."""
-        return _propagated(self.X[users], lambda liked: self.rows(liked, items)).toarray() + self.tie[items]
-
-    def ceiling(self, users, rest):
-        """What tie adds at most outside the candidates."""
-        return self.tie[rest].max()
+        return np.zeros((len(users), 0))
 
 
 class _GfCf:
-    """GF-CF: with R~ = Du^-1/2 R Di^-1/2 the symmetric-normalised interaction graph of
-    LightGCN, score r_u (R~^T R~) (the linear low-pass filter, two propagation steps
-    item -> user -> item) + alpha r_u Di^-1/2 V V^T Di^1/2 (the ideal low-pass filter on the top
-    singular vectors V of R~). No training; sparse products as item-kNN, plus one randomized SVD.
-    By Cauchy-Schwarz the low-rank term is at most |a_u| c_j with a_u = r_u Di^-1/2 V and
-    c_j = alpha |V_j| Di_j^1/2: candidates first are the items of largest c_j."""
-
-    first = 32768
+    """GF-CF: N's rows from R~^T R~; the low-rank part is a_u . W_j with
+    a_u = x_u Di^-1/2 V and W_j = alpha V_j Di_j^1/2. Chunks: the largest |W_j| first."""
 
     def __init__(self, X, tie, seed: int):
         import numpy as np
@@ -252,40 +238,22 @@ class _GfCf:
         du = np.asarray(X.sum(axis=1)).ravel()
         di = np.asarray(X.sum(axis=0)).ravel()
         inv_u, self.inv_i = diags(1 / np.sqrt(np.maximum(du, 1))), 1 / np.sqrt(np.maximum(di, 1))
-        self.R = (inv_u @ X @ diags(self.inv_i)).tocsr()
-        self.RT, self.X, self.tie, self.pop = self.R.T.tocsr(), X, tie, di
-        self.w, self.A, self.B = np.ones(X.shape[1]), self.R, self.R
+        self.R, self.X, self.tie = (inv_u @ X @ diags(self.inv_i)).tocsr(), X, tie
         rank = min(GFCF_RANK, min(X.shape) - 1)
         has_v = rank >= 1 and self.R.nnz
         self.V = _top_right_singular_vectors(self.R, rank, np.random.default_rng(seed)) if has_v else np.zeros((X.shape[1], 0))
-        self.c = GFCF_ALPHA * np.linalg.norm(self.V, axis=1) / self.inv_i
-        self.order = np.lexsort((np.arange(X.shape[1]), -self.c))
+        self.W = GFCF_ALPHA * self.V / self.inv_i[:, None]
+        self.order = np.lexsort((np.arange(X.shape[1]), -np.linalg.norm(self.W, axis=1)))
 
-    def rows(self, items, columns):
-        """Rows ``items`` of R~^T R~ (on ``columns``, None: all), as the dense formula computes them."""
-        return _gram(self.R, self.RT, self.pop, items, columns)
+    def neighbours(self, items):
+        import numpy as np
 
-    def _low(self, users):
+        return neighbours(self.R, np.ones(self.R.shape[1]), items)
+
+    def low(self, users):
         from scipy.sparse import diags
 
         return (self.X[users] @ diags(self.inv_i)) @ self.V
-
-    def exact(self, users, items):
-        """Dense scores of ``users`` on ``items``: sparse part, tie, low-rank part, added in
-        the dense formula's order."""
-        scores = _propagated(self.X[users], lambda liked: self.rows(liked, items)).toarray()
-        scores += self.tie[items]
-        low = self._low(users) @ self.V[items].T
-        low *= GFCF_ALPHA
-        low /= self.inv_i[items]
-        scores += low
-        return scores
-
-    def ceiling(self, users, rest):
-        """What tie and the low-rank term add at most outside the candidates."""
-        import numpy as np
-
-        return self.tie[rest].max() + np.linalg.norm(self._low(users), axis=1) * self.c[rest].max()
 
 
 def _top_right_singular_vectors(R, k: int, rng, oversample: int = 16, power: int = 4):

@@ -81,7 +81,7 @@ def export(store, out: Path, namer: Namer, seed: int, ratios: tuple[float, float
     import numpy as np
 
     rng = np.random.default_rng(seed)
-    results = prefetched(store, [("likes", None), ("follows", None), *kg_queries()])  # evaluated ahead, read in this order
+    results = prefetched(store, [("likes", None), *kg_queries()])  # evaluated ahead, read in this order
     likes = sorted(_likes(next(results), namer))
     likes = kcore(likes, k_core)
     users = sorted({u for u, _ in likes})
@@ -102,11 +102,11 @@ def export(store, out: Path, namer: Namer, seed: int, ratios: tuple[float, float
         for name, data in zip(names, matrices):
             (folder / name).write_bytes(data)
 
-    social = out / "social" / "huggingface"
-    follows = sorted({(uid[a], uid[b]) for a, b in ((namer.entity(x), namer.entity(y)) for x, y in next(results)) if a in uid and b in uid and a != b})
-    (social / "trust_mat.pkl").write_bytes(dumps_sparse(_coo(follows, (len(users), len(users)))))
-
     kg = sorted({(namer.entity(h), Namer.relation(r), namer.entity(t)) for rows in results for h, r, t in rows})
+    social = out / "social" / "huggingface"
+    follow = Namer.relation(vocabulary().relation("user_follow_user").prop)
+    follows = sorted({(uid[h], uid[t]) for h, r, t in kg if r == follow and h in uid and t in uid and h != t})
+    (social / "trust_mat.pkl").write_bytes(dumps_sparse(_coo(follows, (len(users), len(users)))))
     defined_for = Namer.relation(vocabulary().relation("model_definedFor_task").prop)
     tasks = sorted({t for h, r, t in kg if r == defined_for and h in iid})
     categories = [*ITEM_TYPES, *tasks]

@@ -114,7 +114,7 @@ class _Chunks:
         self.low = np.array([W[c].min(axis=0) for c in self.items]).reshape(len(self.items), W.shape[1])
         self.longest = np.array([np.linalg.norm(W[c], axis=1).max() for c in self.items])
         self.tie_high = np.array([model.tie[c].max() for c in self.items])
-        self.first = np.sort(self.items[0])
+        self.first = np.sort(self.items[0]) if self.items else np.zeros(0, dtype=np.int64)
         self.in_first = np.zeros(len(model.order), dtype=bool)
         self.in_first[self.first] = True
         self.W_first, self.tie_first = W[self.first], model.tie[self.first]

@@ -24,6 +24,7 @@ METHODS = {
     "tracing": ("names", "transe"),
 }
 TOP = 100
+NAME_QUERIES = 128  # tracing queries `names` scores at once: a dense queries x models block (0.4 GB at scale 1.0)
 LINEAGE_RELATIONS = ("model_adapter_model", "model_finetune_model", "model_merge_model", "model_quantized_model")  # release names
 _TOKEN = re.compile(r"[a-z0-9]+")
 
@@ -245,8 +246,8 @@ def _names(split: Path, names: list[str], train, queries, predict: str) -> list[
     pop = np.array([end_count[e] for e in cands], dtype=float)
     prior = np.log1p(pop) / (np.log1p(pop).max() + 1) * 1e-3
     lines = []
-    for start in range(0, len(queries), 512):
-        chunk = queries[start:start + 512]
+    for start in range(0, len(queries), NAME_QUERIES):
+        chunk = queries[start:start + NAME_QUERIES]
         heads = [h for h, _ in chunk]
         score = np.zeros((len(chunk), len(cands)))
         rows, cols, values = _jaccard(matrix(token_sets, heads, token_vocab), C_tok, np.array([len(token_sets[h]) for h in heads], float), c_tok)

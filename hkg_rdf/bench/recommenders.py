@@ -147,9 +147,12 @@ def _score(model, sparse_scores, a, items):
 
 
 def _dot(rows, a):
-    """rows @ a, each row summed by itself: equal rows give equal floats wherever they stand
-    (BLAS's gemv rounds a row by its position in the block), so tied items stay tied."""
-    return (rows * a).sum(axis=1)
+    """rows @ a, each row summed by itself (einsum without BLAS): equal rows give equal floats
+    wherever they stand (BLAS's gemv rounds a row by its position in the block), so tied items
+    stay tied."""
+    import numpy as np
+
+    return np.einsum("ij,j->i", rows, a)
 
 
 def _liked(X, u: int):

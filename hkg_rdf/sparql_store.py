@@ -3,7 +3,7 @@
 Both offer what ``query``, ``stats``, ``validate`` (and ``bench export``) use of a
 ``pyoxigraph.Store``::
 
-    store.query(sparql, prefixes=..., use_default_graph_as_union=...)  # QuerySolutions | QueryBoolean | QueryTriples
+    store.query(sparql, prefixes=..., substitutions=..., use_default_graph_as_union=...)  # QuerySolutions | QueryBoolean | QueryTriples
     store.quads_for_pattern(s, p, o)                                    # the entity pages of ``serve``
     store.named_graphs()                                                # iterator of graph names
     iter(store)                                                         # the quads
@@ -51,6 +51,12 @@ class ReadableStore(Protocol):
 
 def _prologue(prefixes: dict[str, str] | None) -> str:
     return "".join(f"PREFIX {name}: <{iri}>\n" for name, iri in (prefixes or {}).items())
+
+
+def _values(substitutions: dict | None) -> str:
+    if not substitutions:
+        return ""
+    return f"\nVALUES ({' '.join(map(str, substitutions))}) {{ ({' '.join(map(str, substitutions.values()))}) }}\n"
 
 
 def parse_auth(auth: str | None, token: str | None) -> httpx.Auth | dict[str, str] | None:
@@ -132,14 +138,17 @@ class RemoteStore:
         return response
 
     def query(self, query: str, prefixes: dict[str, str] | None = None, use_default_graph_as_union: bool = False,
-              default_graph=None, named_graphs=None, **_: object) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:
+              default_graph=None, named_graphs=None, substitutions: dict | None = None,
+              **_: object) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:
         """Run a query remotely; the answer is parsed into pyoxigraph's own result objects.
 
         ``use_default_graph_as_union`` is accepted for compatibility: the default graph here is
         the pushed named graph. ``default_graph`` / ``named_graphs`` (as pyoxigraph takes
-        them) become the protocol's ``default-graph-uri`` / ``named-graph-uri``.
+        them) become the protocol's ``default-graph-uri`` / ``named-graph-uri``;
+        ``substitutions`` (variable -> term, as pyoxigraph takes them) a trailing VALUES
+        clause, SPARQL 1.1's portable form of binding them.
         """
-        text = _prologue(prefixes) + query
+        text = _prologue(prefixes) + query + _values(substitutions)
         kind = _query_form(text)
         dataset = None
         if default_graph is not None or named_graphs is not None:

@@ -270,7 +270,9 @@ def test_killed_push_keeps_previous_graph_then_resumes(server, tmp_path, example
     state = tmp_path / "push-state.json"
     args = ["push", "--store", synthetic_store, "--graph", graph, "--chunk", "200", "--state", state,
             "--endpoint", server.endpoint, *credentials(server)]
-    process = subprocess.Popen([sys.executable, "-m", "hkg_rdf", *map(str, args)], cwd=REPO,
+    scratch = tmp_path / "tmp"  # the killed push cannot remove its scratch directory: keep it here
+    scratch.mkdir()
+    process = subprocess.Popen([sys.executable, "-m", "hkg_rdf", *map(str, args)], cwd=REPO, env={**os.environ, "TMPDIR": str(scratch)},
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     done = 0

@@ -54,6 +54,7 @@ def _prologue(prefixes: dict[str, str] | None) -> str:
 
 
 def _values(substitutions: dict | None) -> str:
+    """pyoxigraph's substitutions (variable -> term) as a trailing VALUES clause."""
     if not substitutions:
         return ""
     return f"\nVALUES ({' '.join(map(str, substitutions))}) {{ ({' '.join(map(str, substitutions.values()))}) }}\n"

@@ -108,7 +108,7 @@ class _Chunks:
     def __init__(self, model):
         import numpy as np
 
-        W, self.model = model.W, model
+        W = model.W
         self.items = [model.order[start:start + CHUNK] for start in range(0, len(model.order), CHUNK)]
         self.high = np.array([W[c].max(axis=0) for c in self.items]).reshape(len(self.items), W.shape[1])
         self.low = np.array([W[c].min(axis=0) for c in self.items]).reshape(len(self.items), W.shape[1])

@@ -6,10 +6,13 @@
 
 Run by hand; it is not a test and asserts nothing about time. For each scale it generates a
 release (or reuses the one already in --work for that scale and seed), then runs each stage as
-a user would, every one in its own process: ``python -m hkg_rdf convert | load | validate | dump``.
-As references, measured the same way in the same run: pyoxigraph's raw ``Store.bulk_load`` of the
+a user would, every one in its own process: ``python -m hkg_rdf convert | load | validate | dump |
+export``; on the loaded store, ``bench export`` of each HuggingBench collection and ``bench
+baseline`` of each of its CPU methods; and ``benchmarks/load_test.py`` serving the store (entity
+pages and documents with 8 clients, the lineage queries with one). As references, measured the same way in the same run: pyoxigraph's raw ``Store.bulk_load`` of the
 converted N-Triples (the floor a load cannot beat), and, at small scales, plain rdflib + pyshacl
-(what a user would do without hkg-rdf).
+(what a user would do without hkg-rdf); for bench export, one SPARQL scan of every triple; for
+serving, load_test.py on the 70-entity example store.
 
 Per process we measure wall seconds and the peak RSS of the whole process tree: ``load`` converts
 in a process forked by a multiprocessing fork server, so the memory a user pays for is spread over
@@ -31,18 +34,24 @@ import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass, field
+from fnmatch import fnmatch
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Callable
 
 import psutil
 
 REPO = Path(__file__).resolve().parent.parent
 GENERATE = REPO / "benchmarks" / "generate.py"
+LOAD_TEST = REPO / "benchmarks" / "load_test.py"
 SHAPES = REPO / "shapes" / "hkg-shapes.ttl"
 RELEASE_NAME = "HuggingKG_V20241215000000"
 SAMPLE_SECONDS = 0.1
 MB = 1_000_000
 HKG = [sys.executable, "-m", "hkg_rdf"]
+SCAN = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"  # one pass over every triple: the reference for bench export
+SERVE_REQUESTS = 2000  # per scenario, with load_test.py's 8 clients (throughput)
+LATENCY_REQUESTS = 300  # per scenario, one client at a time (latency)
 
 # pyoxigraph's own bulk loader on the converted N-Triples: the floor for `hkg-rdf load`.
 FLOOR_SCRIPT = """
@@ -258,7 +267,7 @@ def run_scale(scale: float, args: argparse.Namespace) -> dict:
     runs: dict[str, Run] = {}
 
     def stage(name: str, cmd: list, limit: float | None = None) -> Run:
-        if args.stage and name not in args.stage:
+        if args.stage and not any(fnmatch(name, pattern) for pattern in args.stage):
             if name in earlier:
                 runs[name] = earlier[name]
                 return runs[name]
@@ -300,6 +309,8 @@ def run_scale(scale: float, args: argparse.Namespace) -> dict:
             raw_dump.triples = dump.triples
         exported = stage("export", HKG + ["export", "--store", store, "--to", "huggingkg", "-o", export_dir])
         exported.triples = dump.triples
+        huggingbench(stage, store, run_dir / "huggingbench", args.seed)
+        serving(stage, store, logs, args.seed)
     if have_nt:
         checked = stage("validate-file", HKG + ["validate", nt])
         checked.triples = convert.triples
@@ -314,9 +325,37 @@ def run_scale(scale: float, args: argparse.Namespace) -> dict:
     result = {"scale": scale, "seed": args.seed, "release": str(release), "limit_seconds": args.limit,
               "runs": {name: asdict(run) for name, run in runs.items()}, "rows": rows(runs, args.limit)}
     if not args.keep:
-        for path in (nt, store, dumped, floor_store, raw_dumped, export_dir):
+        for path in (nt, store, dumped, floor_store, raw_dumped, export_dir, run_dir / "huggingbench"):
             shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
     return result
+
+
+def huggingbench(stage: Callable[[str, list], Run], store: Path, out: Path, seed: int) -> None:
+    """Export each HuggingBench collection from the store and run each of its CPU baselines on it."""
+    from hkg_rdf.bench.baselines import METHODS
+
+    stage("scan", HKG + ["query", "--store", store, SCAN])
+    for task, methods in METHODS.items():
+        split = out / task
+        exported = stage(f"bench-export-{task}", HKG + ["bench", "export", task, "--store", store, "-o", split, "--seed", seed])
+        if exported.ok or split.is_dir():  # (--stage: the split a --keep run left)
+            for method in methods:
+                stage(f"baseline-{task}-{method}", HKG + ["bench", "baseline", task, "--split", split, "--method", method,
+                                                           "-o", out / f"pred-{task}-{method}.tsv", "--seed", seed])
+
+
+def serving(stage: Callable[[str, list], Run], store: Path, logs: Path, seed: int) -> None:
+    """load_test.py on the example store (the reference) and on this store: 8 clients, then one."""
+    runs = {
+        "serve-example": ["--concurrency", "1", "--requests", LATENCY_REQUESTS],
+        "serve": ["--store", store, "--seed", seed, "--requests", SERVE_REQUESTS],
+        "serve-latency": ["--store", store, "--seed", seed, "--concurrency", "1", "--requests", LATENCY_REQUESTS],
+    }
+    for name, options in runs.items():
+        results = logs / f"{name}.json"
+        run = stage(name, [sys.executable, LOAD_TEST, "--no-flood", "--json", results, *options])
+        if run.ok and results.exists() and not run.extra.get("earlier"):
+            run.extra["scenarios"] = {r["scenario"]: r for r in json.loads(results.read_text())["results"]}
 
 
 def earlier_runs(work: Path, scale: float) -> dict[str, Run]:
@@ -392,12 +431,16 @@ def rows(runs: dict[str, Run], limit: float) -> list[dict]:
         note = "" if load.ok and validate.returncode in (0, 1) else "a stage failed"
         table.append(row("**end-to-end: load + validate**", load.triples, seconds, max(load.peak_rss_mb, validate.peak_rss_mb), ratio, note,
                          load.cpu_seconds + validate.cpu_seconds, load.load_average))
+    table += huggingbench_rows(runs, row, status) + serving_rows(runs, row)
     if floor:
         table.append(row("ref: pyoxigraph bulk_load of the .nt", floor.triples, floor.seconds, floor.peak_rss_mb, note=status(floor),
                          cpu=floor.cpu_seconds, load=floor.load_average))
     if raw_dump:
         table.append(row("ref: pyoxigraph Store.dump of the store", raw_dump.triples, raw_dump.seconds, raw_dump.peak_rss_mb, note=status(raw_dump),
                          cpu=raw_dump.cpu_seconds, load=raw_dump.load_average))
+    if (scan := runs.get("scan")):
+        table.append(row("ref: SPARQL COUNT of every triple", None, scan.seconds, scan.peak_rss_mb, note=status(scan),
+                         cpu=scan.cpu_seconds, load=scan.load_average))
     if rdflib:
         phases = rdflib.extra
         parsed, validated = phases.get("parsed"), phases.get("validated")
@@ -413,6 +456,39 @@ def rows(runs: dict[str, Run], limit: float) -> list[dict]:
         total = rdflib.seconds if rdflib.ok else None
         table.append(row("**ref: rdflib + pyshacl total**", rdflib.triples, total, rdflib.peak_rss_mb, cpu=rdflib.cpu_seconds,
                          note="" if rdflib.ok else f"> {limit:.0f} s limit" if rdflib.returncode is None else status(rdflib)))
+    return table
+
+
+def huggingbench_rows(runs: dict[str, Run], row: Callable[..., dict], status: Callable[[Run], str]) -> list[dict]:
+    """bench export of each collection (ratio to one SPARQL scan of the store), then its baselines."""
+    scan, table = runs.get("scan"), []
+    for name, run in runs.items():
+        if name.startswith("bench-export-"):
+            ratio = versus(run, scan, "scan") if scan and scan.ok and run.ok else ""
+            table.append(row(f"bench export {name.removeprefix('bench-export-')}", None, run.seconds, run.peak_rss_mb, ratio,
+                             status(run), run.cpu_seconds, run.load_average))
+        elif name.startswith("baseline-"):
+            task, method = name.removeprefix("baseline-").split("-", 1)
+            table.append(row(f"bench baseline {task} {method}", None, run.seconds, run.peak_rss_mb, note=status(run),
+                             cpu=run.cpu_seconds, load=run.load_average))
+    return table
+
+
+def serving_rows(runs: dict[str, Run], row: Callable[..., dict]) -> list[dict]:
+    """One row per load_test.py scenario; lineage latency as a ratio to the example store's."""
+    example = runs.get("serve-example")
+    reference = example.extra.get("scenarios", {}).get("lineage-query") if example else None
+    table = []
+    for name, label in (("serve", "8 clients"), ("serve-latency", "1 client"), ("serve-example", "ref: example store, 1 client")):
+        run = runs.get(name)
+        if run and not run.ok:
+            table.append(row(f"serve ({label})", None, run.seconds, run.peak_rss_mb, note=run.status(), load=run.load_average))
+        for scenario, result in (run.extra.get("scenarios", {}) if run else {}).items():
+            ratio = ""
+            if reference and name == "serve-latency" and scenario.startswith("lineage"):
+                ratio = f"p50 {result['p50_ms'] / reference['p50_ms']:.1f}× the example store's lineage-up"
+            note = f"{result['requests_per_second']:,.0f} req/s, p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, {result['errors']} errors"
+            table.append(row(f"serve ({label}): {scenario}", None, result["seconds"], run.peak_rss_mb, ratio, note, load=run.load_average))
     return table
 
 
@@ -463,9 +539,32 @@ def targets(result: dict) -> list[str]:
         lines.append(f"dump: {dump / raw:.2f}× pyoxigraph's Store.dump (target ≤ 1.2×)")
     if dump and (export := seconds("export")):
         lines.append(f"export --to huggingkg: {export / dump:.2f}× dump (target at 1.0: ≤ 2×)")
+    for name, run in runs.items():
+        if name.startswith("bench-export-") and (took := seconds(name)) is not None:
+            lines.append(f"bench export {name.removeprefix('bench-export-')}: {took:.1f} s, {run['cpu_seconds']:.0f} CPU s (target at 1.0: ≤ 120 s)")
+        elif name.startswith("baseline-") and (took := seconds(name)) is not None:
+            lines.append(f"bench baseline {name.removeprefix('baseline-').replace('-', ' ', 1)}: {took:.1f} s (target at 1.0: ≤ 300 s)")
+    lines += serving_targets(runs)
     same_work = by_stage.get("validate (.nt file → verdict)")
     if same_work and same_work["ratio"]:
         lines.append(f"validate .nt vs rdflib+pyshacl (the same work): {same_work['ratio']}")
+    return lines
+
+
+def serving_targets(runs: dict[str, dict]) -> list[str]:
+    """Entity pages under 8 clients; lineage latency with one client, against the example store's."""
+    def scenario(name: str, which: str) -> dict | None:
+        return runs.get(name, {}).get("extra", {}).get("scenarios", {}).get(which)
+
+    lines = []
+    if (pages := scenario("serve", "entity-page")):
+        lines.append(f"entity pages, 8 clients: {pages['requests_per_second']:,.0f} req/s, p99 {pages['p99_ms']} ms "
+                     "(target at 1.0: ≥ 500 req/s, p99 ≤ 50 ms)")
+    reference = scenario("serve-example", "lineage-query")
+    for which in ("lineage-up", "lineage-down"):
+        if (found := scenario("serve-latency", which)):
+            versus_example = f", {found['p50_ms'] / reference['p50_ms']:.1f}× the example store's" if reference else ""
+            lines.append(f"{which}, 1 client: p50 {found['p50_ms']} ms{versus_example} (target at 1.0: ≤ 5 ms, ≤ 2× the example store's)")
     return lines
 
 
@@ -478,7 +577,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-reference", action="store_true", help="no bulk_load floor, no rdflib+pyshacl")
     parser.add_argument("--reference-scale", type=float, default=0.01, help="largest scale at which rdflib+pyshacl runs")
     parser.add_argument("--limit", type=float, default=1800, help="seconds before rdflib+pyshacl is killed")
-    parser.add_argument("--stage", action="append", help="run only this stage (repeatable), on the files a --keep run left; "
+    parser.add_argument("--stage", action="append", help="run only the stages this name or pattern (e.g. 'baseline-*') matches "
+                        "(repeatable), on the files a --keep run left; "
                         "the other stages' figures come from the last results-<scale>.json where it has them (marked)")
     args = parser.parse_args(argv)
     args.work = args.work.resolve()

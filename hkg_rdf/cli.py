@@ -1,7 +1,9 @@
 """The ``hkg-rdf`` command line: convert, load, validate, query, dump, export, stats, bench.
 
 Exit codes: 0 success (for validate: conforms), 1 validation found violations,
-2 unusable input (the message names file, record and field; nothing is written).
+2 unusable input (the message names file, record and field; nothing is written), or a store
+the file system would not let a load write (a full disk: the message names the store, which
+is left as it was).
 """
 
 from __future__ import annotations

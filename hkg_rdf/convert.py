@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from .errors import InputError
+from .errors import InputError, refused_write
 from .iris import IriMinter
 from .progress import triples_progress
 from .rdfio import write_ntriples_as
@@ -21,6 +21,8 @@ from .triples import Terms, TripleMaker, encode_chunks, source_triples
 # loading process itself runs Oxigraph's threads and must not be forked.
 _PROCESSES = multiprocessing.get_context("forkserver")
 _PROCESSES.set_forkserver_preload([__name__])
+#: How long a conversion the loader stopped reading may take to notice and end.
+STOP_SECONDS = 10
 
 
 def ntriples_chunks(source: Path, maker: TripleMaker, keep_dangling: bool = False) -> Iterator[bytes]:
@@ -55,10 +57,12 @@ def _produce(sender: Connection, source: Path, base_iri: str, keep_dangling: boo
             sender.send_bytes(chunk)
         if sink is not None:
             sink.close()
-    except InputError as raised:
-        error = raised
     except BrokenPipeError:  # the loader gave up (and will discard what it loaded)
         return
+    except Exception as raised:  # bad input, or no room for the staged search rows: the loader reports them
+        if not (isinstance(raised, InputError) or refused_write(raised)):
+            raise
+        error = raised
     sender.send_bytes(b"")
     sender.send((report, error, maker.proof if shapes else None))
 
@@ -91,7 +95,8 @@ def converted_in_process(source: Path, minter: IriMinter, report: Report, keep_d
     except EOFError:
         raise RuntimeError(f"the conversion process for {source} died (exit code {process.exitcode})") from None
     finally:
-        if process.is_alive():
+        receiver.close()  # a conversion still sending gets a broken pipe and ends itself
+        process.join(STOP_SECONDS)
+        if process.is_alive():  # killed, it leaves its semaphores to the resource tracker, which warns on stderr
             process.kill()
-        process.join()
-        receiver.close()
+            process.join()

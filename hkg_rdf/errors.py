@@ -1,6 +1,9 @@
-"""The error every bad input becomes: it names the file, the record and the field."""
+"""The error every bad input becomes: it names the file, the record and the field; and which
+errors are the file system refusing a write, which a load reports as one too (naming the store)."""
 
 from __future__ import annotations
+
+import sqlite3
 
 
 class InputError(Exception):
@@ -20,3 +23,13 @@ class InputError(Exception):
         if self.field is not None:
             where.append(f"field {self.field!r}")
         return f"{': '.join(where)}: {self.message}"
+
+
+def refused_write(error: BaseException) -> bool:
+    """Is ``error`` the file system refusing a write (a full disk, a quota, a file-size limit, an
+    I/O error)? Any OSError: pyoxigraph's for RocksDB ("IO error: No space left on device: While
+    appending to file: ..."), Python's; reading a source raises InputError instead. SQLite's
+    full disk or I/O error too (the search index). Anything else is a bug: it keeps its traceback."""
+    if isinstance(error, sqlite3.Error):
+        return error.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR)
+    return isinstance(error, OSError)

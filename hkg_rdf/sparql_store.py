@@ -1,9 +1,11 @@
 """Stores the read commands run on: the embedded Oxigraph store, or a remote SPARQL endpoint.
 
-Both offer what ``query``, ``stats``, ``validate`` (and ``bench export``) use of a
-``pyoxigraph.Store``::
+Both offer what ``query``, ``stats``, ``validate``, ``serve`` (and ``bench export``) use of a
+``pyoxigraph.Store``, and no more: :class:`RemoteStore` refuses any other ``query`` keyword
+(a TypeError) rather than answer as if it had applied it::
 
-    store.query(sparql, prefixes=..., substitutions=..., use_default_graph_as_union=...)  # QuerySolutions | QueryBoolean | QueryTriples
+    store.query(sparql, prefixes=..., substitutions=..., use_default_graph_as_union=...,
+                default_graph=..., named_graphs=...)                    # QuerySolutions | QueryBoolean | QueryTriples
     store.quads_for_pattern(s, p, o)                                    # the entity pages of ``serve``
     store.named_graphs()                                                # iterator of graph names
     iter(store)                                                         # the quads
@@ -40,7 +42,9 @@ N_TRIPLES = "application/n-triples"
 class ReadableStore(Protocol):
     """What the read commands need of a store (a ``pyoxigraph.Store`` satisfies it)."""
 
-    def query(self, query: str, **options: object) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples: ...
+    def query(self, query: str, *, prefixes: dict[str, str] | None = None, use_default_graph_as_union: bool = False,
+              default_graph: ox.NamedNode | list[ox.NamedNode] | None = None, named_graphs: list[ox.NamedNode] | None = None,
+              substitutions: dict[ox.Variable, ox.NamedNode | ox.Literal] | None = None) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples: ...
 
     def quads_for_pattern(self, subject=None, predicate=None, obj=None, graph=None) -> Iterator[ox.Quad]: ...
 
@@ -138,11 +142,13 @@ class RemoteStore:
             raise InputError(self.endpoint, f"HTTP {response.status_code} from the endpoint: {response.text.strip()[:500]}")
         return response
 
-    def query(self, query: str, prefixes: dict[str, str] | None = None, use_default_graph_as_union: bool = False,
-              default_graph=None, named_graphs=None, substitutions: dict | None = None,
-              **_: object) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:
+    def query(self, query: str, *, prefixes: dict[str, str] | None = None, use_default_graph_as_union: bool = False,
+              default_graph: ox.NamedNode | list[ox.NamedNode] | None = None, named_graphs: list[ox.NamedNode] | None = None,
+              substitutions: dict[ox.Variable, ox.NamedNode | ox.Literal] | None = None) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:
         """Run a query remotely; the answer is parsed into pyoxigraph's own result objects.
 
+        The keywords are those of pyoxigraph's that the read commands pass; any other
+        (``base_iri``, ``custom_functions``, ...) is a TypeError, not dropped unnoticed.
         ``use_default_graph_as_union`` is accepted for compatibility: the default graph here is
         the pushed named graph. ``default_graph`` / ``named_graphs`` (as pyoxigraph takes
         them) become the protocol's ``default-graph-uri`` / ``named-graph-uri``;

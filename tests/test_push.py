@@ -10,6 +10,7 @@ previous content. A server whose binary is missing skips its tests, saying so.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import os
 import signal
@@ -27,7 +28,7 @@ from sparql_servers import oxigraph_binary, start_oxigraph, start_virtuoso, virt
 
 from hkg_rdf.errors import InputError
 from hkg_rdf.push import Endpoints, State, default_state_path, source_fingerprint, state_key
-from hkg_rdf.sparql_store import RemoteStore, _query_form, parse_auth
+from hkg_rdf.sparql_store import ReadableStore, RemoteStore, _query_form, parse_auth
 from hkg_rdf.store import open_read_only
 
 QUERIES = sorted((EXAMPLES / "queries").glob("*.rq"))
@@ -579,6 +580,24 @@ def test_query_forms():
     assert _query_form("  ask {}") == "ASK"
     assert _query_form("describe <x:a>") == "DESCRIBE"
     assert _query_form("SELECT * {}") == "SELECT"
+
+
+def test_remote_store_refuses_query_options_it_does_not_apply():
+    """Every keyword of RemoteStore.query is pyoxigraph's and the protocol's; any other one
+    (pyoxigraph's ``base_iri``, a typo) is a TypeError before a request is made, not an answer
+    that ignored it (as ``substitutions`` once was). No server: the supported keywords get as
+    far as the closed port."""
+    keywords = lambda f: [name for name, p in inspect.signature(f).parameters.items() if p.kind is p.KEYWORD_ONLY]
+    assert keywords(RemoteStore.query) == keywords(ReadableStore.query)
+    assert set(keywords(RemoteStore.query)) < set(keywords(ox.Store.query))
+    store = RemoteStore("http://127.0.0.1:9/sparql", retries=0)
+    for option in ("base_iri", "custom_functions", "substitution"):
+        with pytest.raises(TypeError, match=f"unexpected keyword argument '{option}'"):
+            store.query("ASK { }", **{option: None})
+    with pytest.raises(InputError, match="cannot reach"):
+        store.query("SELECT * { ?s ?p ?o }", prefixes={"ex": "http://example.org/"}, use_default_graph_as_union=True,
+                    default_graph=[ox.NamedNode("urn:g")], named_graphs=[ox.NamedNode("urn:h")],
+                    substitutions={ox.Variable("s"): ox.NamedNode("urn:s")})
 
 
 def test_credentials():

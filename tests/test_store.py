@@ -8,6 +8,7 @@ import io
 import json
 import os
 import re
+import resource
 import signal
 import subprocess
 import sys
@@ -371,6 +372,34 @@ def test_a_load_failing_midway_leaves_the_previous_content(loaded_store, release
     # the CLI's readers open it too
     assert must(invoke("stats", "--store", loaded_store, "--json")).stdout
     assert json.loads(invoke("stats", "--store", loaded_store, "--json").stdout)["triples"] == len(before)
+
+
+def _writes_limited_to(size: int):
+    """A ``preexec_fn``: in the child, writing a file past ``size`` bytes fails with EFBIG."""
+
+    def limit() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the error, not the signal that would kill the process
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+
+    return limit
+
+
+@pytest.mark.parametrize("size", [32 << 10, 1 << 20])  # the new version cannot be created / its bulk load fails
+def test_a_full_disk_ends_the_load_in_one_line_and_leaves_the_previous_content(loaded_store, generated_release, size):
+    """A file-size limit (RLIMIT_FSIZE) stands in for a full disk: a write past it fails in the
+    same write() calls with EFBIG instead of ENOSPC, and RocksDB, SQLite and Python report both
+    alike ("IO error: While appending to file: ...: File too large" where a full disk says "No
+    space left on device"), so the load takes the same path; a real full disk would need a
+    mount, hence root. Checked once on a small tmpfs, which ends just as this does."""
+    before, live_before, versions_before = store_triples(loaded_store), live(loaded_store), versions(loaded_store)
+    result = run_module("load", generated_release(20_000), "--store", loaded_store, preexec_fn=_writes_limited_to(size))
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.splitlines()  # no traceback, nor the resource tracker's warning about a killed conversion
+    assert line.startswith(f"error: {loaded_store}: writing the new version failed, so the store is left as it was: ")
+    assert line.endswith("File too large")
+    assert live(loaded_store) == live_before
+    assert versions(loaded_store) == versions_before  # the half-written version is gone
+    assert store_triples(loaded_store) == before
 
 
 # ---------------------------------------------------------------- (b) a load killed midway

@@ -32,6 +32,7 @@ import math
 import os
 import re
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 
 from ..export import hub_datetime  # one lexical form, whatever store answered
@@ -152,35 +153,50 @@ def binary_features(node_type, types: list[str], edge_index, edge_type, relation
 
 def tfidf_features(texts: list[str], train: list[int]):
     """Sublinear TF-IDF rows (L2-normalised, float32 CSR) over the terms in most training
-    documents; ties in document frequency go to the smaller term, so the columns are deterministic.
-    Tokens become column numbers in C (``map(dict.get)`` into numpy) a chunk of documents at a
-    time: no Python loop per token, no list of every token."""
+    documents; ties in document frequency go to the smaller term, so the columns are deterministic."""
     import heapq
-    from itertools import chain, repeat
 
     import numpy as np
     from scipy.sparse import csr_matrix, diags
 
-    df: Counter = Counter()
-    for n in train:
-        df.update(set(TOKEN.findall(texts[n].lower())))
+    df = document_frequencies(texts[n] for n in train)
     terms = sorted(t for t, _ in heapq.nsmallest(TFIDF_TERMS, df.items(), key=lambda item: (-item[1], item[0])))
-    column = {t: j for j, t in enumerate(terms)}
     idf = np.array([math.log((1 + len(train)) / (1 + df[t])) + 1 for t in terms])
-    width = max(len(terms), 1)
-    keys, counts = [], []  # row * width + column of each (document, term), its count
-    for start in range(0, len(texts), TFIDF_CHUNK):
-        tokens = [TOKEN.findall(text.lower()) for text in texts[start:start + TFIDF_CHUNK]]
-        flat = list(chain.from_iterable(tokens))
-        cols = np.fromiter(map(column.get, flat, repeat(-1)), dtype=np.int64, count=len(flat))
-        rows = np.repeat(np.arange(start, start + len(tokens), dtype=np.int64), [len(t) for t in tokens])
-        chunk_keys, chunk_counts = np.unique(rows[cols >= 0] * width + cols[cols >= 0], return_counts=True)
-        keys.append(chunk_keys)
-        counts.append(chunk_counts)
-    rows, cols = np.divmod(np.concatenate(keys or [np.zeros(0, np.int64)]), width)
-    x = csr_matrix(((1 + np.log(np.concatenate(counts or [np.zeros(0, np.int64)]))) * idf[cols], (rows, cols)), shape=(len(texts), len(terms)))
+    rows, cols, counts = term_counts(enumerate(texts), {t: j for j, t in enumerate(terms)})
+    x = csr_matrix(((1 + np.log(counts)) * idf[cols], (rows, cols)), shape=(len(texts), len(terms)))
     norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
     return (diags(1 / np.maximum(norms, 1e-12)) @ x).astype(np.float32).tocsr(), terms
+
+
+def document_frequencies(texts: Iterable[str]) -> Counter:
+    """In how many of ``texts`` each token occurs."""
+    df: Counter = Counter()
+    for text in texts:
+        df.update(set(TOKEN.findall(text.lower())))
+    return df
+
+
+def term_counts(documents: Iterable[tuple[int, str]], column: dict[str, int]):
+    """How often each (row, text) of ``documents`` holds each token of ``column``, as int32
+    arrays (rows, columns, counts) in the order of ``documents``, each row's columns ascending
+    (a CSR matrix's order, which fixes its float sums). Tokens become column numbers in C
+    (``map(dict.get)`` into numpy) TFIDF_CHUNK documents at a time: no Python loop per token,
+    no list of every token."""
+    from itertools import chain, islice, repeat
+
+    import numpy as np
+
+    width = max(len(column), 1)
+    documents = iter(documents)
+    parts = [[np.zeros(0, np.int32)] * 3]  # per chunk: rows, columns, counts
+    while chunk := list(islice(documents, TFIDF_CHUNK)):
+        tokens = [TOKEN.findall(text.lower()) for _, text in chunk]
+        flat = list(chain.from_iterable(tokens))
+        cols = np.fromiter(map(column.get, flat, repeat(-1)), dtype=np.int64, count=len(flat))
+        rows = np.repeat(np.array([row for row, _ in chunk], dtype=np.int64), [len(t) for t in tokens])
+        keys, counts = np.unique(rows[cols >= 0] * width + cols[cols >= 0], return_counts=True)
+        parts.append([a.astype(np.int32) for a in (*np.divmod(keys, width), counts)])
+    return tuple(np.concatenate(arrays) for arrays in zip(*parts))
 
 
 def _link(source: Path, name: Path) -> None:

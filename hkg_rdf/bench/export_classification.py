@@ -36,7 +36,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..export import hub_datetime  # one lexical form, whatever store answered
-from .common import Namer, clean_head, select, stream, write_json, write_lines, write_npz
+from .common import Namer, clean_head, prefetched, write_json, write_lines, write_npz
 from .splits import ordered_split
 
 SPLITS = ("train", "valid", "test")
@@ -45,7 +45,8 @@ TEXT_CHARS = 4000  # of name + README body, enough for TF-IDF or a BERT-sized en
 DESCRIPTION_CHARS = 16000  # what nodes.rq reads of a README: room for the front matter
 TFIDF_TERMS = 256  # dense in the .pt: 1.5 M nodes x 256 float32 = 1.5 GB at full scale
 TFIDF_CHUNK = 4096  # documents tokenised at a time
-TOKEN = re.compile(r"[a-z0-9]+")
+TOKEN = re.compile(r"[a-z0-9]+")  # what a token is; tokens() finds them
+_SEPARATE = bytes(c if TOKEN.fullmatch(chr(c)) else 32 for c in range(256))  # tokens()' byte table
 # The YAML block huggingface_hub's RepoCard reads as metadata (repocard.REGEX_YAML_BLOCK).
 FRONT_MATTER = re.compile(r"^(\s*---(?:\r\n|\r|\n))([\S\s]*?)((?:\r\n|\r|\n)---[ \t]*(\r\n|\n|$))")
 OPENER = re.compile(r"^\s*---(?:\r\n|\r|\n)")
@@ -67,27 +68,18 @@ def export(store, out: Path, namer: Namer, seed: int, ratios: tuple[float, float
            keep_front_matter: bool = False) -> dict:
     import numpy as np
 
-    info: dict[str, tuple[str, str, str]] = {}
-    unterminated: set[str] = set()
-    for node, cls, created, name, description in stream(store, "nodes"):  # streamed: descriptions are long
-        key = namer.entity(node)
-        description = description or ""
-        body, cut = (description, False) if keep_front_matter else strip_front_matter(description, len(description) < DESCRIPTION_CHARS)
-        if cut:
-            unterminated.add(key)
-        row = (Namer.relation(cls).lower(), hub_datetime(created) if created else "", clean_head(" ".join(x for x in (name, body) if x), TEXT_CHARS))
-        if key not in info or row < info[key]:  # the smallest if a value repeats: independent of the store's order
-            info[key] = row
+    results = prefetched(store, [("nodes", None), ("descriptions", None), ("labels", None), ("graph", None)])
+    info, unterminated = _node_info(results, namer, keep_front_matter)
     nodes = sorted(info)
     nid = {n: i for i, n in enumerate(nodes)}
     node_labels: dict[int, set[str]] = {}
-    for node, task in select(store, "labels"):
+    for node, task in next(results):
         key = namer.entity(node)
         if key in nid:
             node_labels.setdefault(nid[key], set()).add(namer.entity(task))
     tasks = sorted({t for labels in node_labels.values() for t in labels})
     tid = {t: i for i, t in enumerate(tasks)}
-    edges = sorted({(nid[namer.entity(h)], nid[namer.entity(t)], Namer.relation(r)) for h, r, t in select(store, "graph")
+    edges = sorted({(nid[namer.entity(h)], nid[namer.entity(t)], Namer.relation(r)) for h, r, t in next(results)
                     if namer.entity(h) in nid and namer.entity(t) in nid})
     relations = sorted({r for _, _, r in edges})
 
@@ -105,7 +97,7 @@ def export(store, out: Path, namer: Namer, seed: int, ratios: tuple[float, float
     write_lines(out / "labels.tsv", (f"{n}\t{' '.join(str(tid[t]) for t in sorted(node_labels[n], key=tid.get))}" for n in labelled))
     write_lines(out / "edges.tsv", (f"{h}\t{t}\t{r}" for h, t, r in edges))
     texts = [info[n][2] for n in nodes]
-    write_lines(out / "text.tsv", (f"{i}\t{text}" for i, text in enumerate(texts)))
+    write_lines(out / "text.tsv", (b"%d\t%s" % (i, text) for i, text in enumerate(texts)))
 
     y = np.zeros((len(nodes), len(tasks)), dtype=np.uint8)
     for n, labels in node_labels.items():
@@ -137,6 +129,46 @@ def export(store, out: Path, namer: Namer, seed: int, ratios: tuple[float, float
     return stats
 
 
+def _node_info(results, namer: Namer, keep_front_matter: bool) -> tuple[dict[str, tuple[str, str, bytes]], set[str]]:
+    """Each node's (type, creation time, text in UTF-8), and the nodes whose README prefix opens a
+    front matter it does not close. Where a node has several values the smallest row wins,
+    whatever the store's order: nodes.rq and descriptions.rq are one query's OPTIONALs split
+    in two, so the rows of a node are every (type, time) x every (name, README) and the
+    smallest is the smallest of each part. ``results`` yields the rows of the two queries, in
+    turn: the READMEs are read when the nodes are."""
+    heads: dict[str, tuple[str, str]] = {}
+    names: dict[str, tuple[str, ...]] = {}
+    for node, cls, created, name in next(results):
+        key = namer.entity(node)
+        head = (Namer.relation(cls).lower(), hub_datetime(created) if created else "")
+        if key not in heads or head < heads[key]:
+            heads[key] = head
+        if name not in names.get(key, ()):
+            names[key] = (*names.get(key, ()), name)
+    texts: dict[str, bytes] = {}
+    unterminated: set[str] = set()
+    for node, description in next(results):
+        key = namer.entity(node)
+        if key not in heads:  # a collection's description
+            continue
+        description = description[:DESCRIPTION_CHARS]
+        body, cut = (description, False) if keep_front_matter else strip_front_matter(description, len(description) < DESCRIPTION_CHARS)
+        if cut:
+            unterminated.add(key)
+        text = min(_text(name, body) for name in names[key])
+        if key not in texts or text < texts[key]:
+            texts[key] = text
+    info = {key: (*head, texts[key] if key in texts else min(_text(name, "") for name in names[key])) for key, head in heads.items()}
+    return info, unterminated
+
+
+def _text(name: str, body: str) -> bytes:
+    """A node's text, kept in UTF-8: most READMEs hold a character beyond Latin-1, which makes
+    Python store every character of the str in 2 or 4 bytes (8 GB of texts at scale 1.0, not
+    2). UTF-8 sorts as the code points do, so the smallest text is the same."""
+    return clean_head(" ".join(x for x in (name, body) if x), TEXT_CHARS).encode()
+
+
 def binary_features(node_type, types: list[str], edge_index, edge_type, relations: list[str]):
     """0/1 columns: one per node type, then per relation 'has an outgoing / incoming edge'."""
     import numpy as np
@@ -151,32 +183,53 @@ def binary_features(node_type, types: list[str], edge_index, edge_type, relation
     return x, columns
 
 
-def tfidf_features(texts: list[str], train: list[int]):
+def tfidf_features(texts: list[bytes], train: list[int]):
     """Sublinear TF-IDF rows (L2-normalised, float32 CSR) over the terms in most training
-    documents; ties in document frequency go to the smaller term, so the columns are deterministic."""
+    documents; ties in document frequency go to the smaller term, so the columns are
+    deterministic. Rows are weighted and normalised TFIDF_CHUNK documents at a time, so that
+    only the float32 matrix is ever whole in memory (the float64 one with its int64 indices
+    was 10 GB at scale 1.0)."""
     import heapq
 
     import numpy as np
+    from scipy.sparse import csr_matrix, vstack
+
+    df = document_frequencies(texts[n].decode() for n in train)
+    terms = sorted(t for t, _ in heapq.nsmallest(TFIDF_TERMS, df.items(), key=lambda item: (-item[1], item[0])))
+    column = {t: j for j, t in enumerate(terms)}
+    idf = np.array([math.log((1 + len(train)) / (1 + df[t])) + 1 for t in terms])
+    chunks = [_tfidf_rows(texts[start:start + TFIDF_CHUNK], column, idf) for start in range(0, len(texts), TFIDF_CHUNK)]
+    x = vstack(chunks, format="csr") if chunks else csr_matrix((0, len(terms)), dtype=np.float32)
+    return x, [t.decode() for t in terms]
+
+
+def _tfidf_rows(texts: list[bytes], column: dict[bytes, int], idf):
+    """The TF-IDF rows of ``texts`` (UTF-8), as the whole matrix would have them: each row's weights
+    and norm depend on that row alone."""
+    import numpy as np
     from scipy.sparse import csr_matrix, diags
 
-    df = document_frequencies(texts[n] for n in train)
-    terms = sorted(t for t, _ in heapq.nsmallest(TFIDF_TERMS, df.items(), key=lambda item: (-item[1], item[0])))
-    idf = np.array([math.log((1 + len(train)) / (1 + df[t])) + 1 for t in terms])
-    rows, cols, counts = term_counts(enumerate(texts), {t: j for j, t in enumerate(terms)})
-    x = csr_matrix(((1 + np.log(counts)) * idf[cols], (rows, cols)), shape=(len(texts), len(terms)))
+    rows, cols, counts = term_counts(((i, text.decode()) for i, text in enumerate(texts)), column)
+    x = csr_matrix(((1 + np.log(counts)) * idf[cols], (rows, cols)), shape=(len(texts), len(column)))
     norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
-    return (diags(1 / np.maximum(norms, 1e-12)) @ x).astype(np.float32).tocsr(), terms
+    return (diags(1 / np.maximum(norms, 1e-12)) @ x).astype(np.float32).tocsr()
+
+
+def tokens(text: str) -> list[bytes]:
+    """``TOKEN.findall(text.lower())`` as ASCII bytes, at 60 % of its cost: every byte but
+    [a-z0-9] becomes a space (a non-ASCII character is all bytes >= 0x80), and bytes.split cuts."""
+    return text.lower().encode().translate(_SEPARATE).split()
 
 
 def document_frequencies(texts: Iterable[str]) -> Counter:
     """In how many of ``texts`` each token occurs."""
     df: Counter = Counter()
     for text in texts:
-        df.update(set(TOKEN.findall(text.lower())))
+        df.update(set(tokens(text)))
     return df
 
 
-def term_counts(documents: Iterable[tuple[int, str]], column: dict[str, int]):
+def term_counts(documents: Iterable[tuple[int, str]], column: dict[bytes, int]):
     """How often each (row, text) of ``documents`` holds each token of ``column``, as int32
     arrays (rows, columns, counts) in the order of ``documents``, each row's columns ascending
     (a CSR matrix's order, which fixes its float sums). Tokens become column numbers in C
@@ -190,10 +243,10 @@ def term_counts(documents: Iterable[tuple[int, str]], column: dict[str, int]):
     documents = iter(documents)
     parts = [[np.zeros(0, np.int32)] * 3]  # per chunk: rows, columns, counts
     while chunk := list(islice(documents, TFIDF_CHUNK)):
-        tokens = [TOKEN.findall(text.lower()) for _, text in chunk]
-        flat = list(chain.from_iterable(tokens))
+        words = [tokens(text) for _, text in chunk]
+        flat = list(chain.from_iterable(words))
         cols = np.fromiter(map(column.get, flat, repeat(-1)), dtype=np.int64, count=len(flat))
-        rows = np.repeat(np.array([row for row, _ in chunk], dtype=np.int64), [len(t) for t in tokens])
+        rows = np.repeat(np.array([row for row, _ in chunk], dtype=np.int64), [len(t) for t in words])
         keys, counts = np.unique(rows[cols >= 0] * width + cols[cols >= 0], return_counts=True)
         parts.append([a.astype(np.int32) for a in (*np.divmod(keys, width), counts)])
     return tuple(np.concatenate(arrays) for arrays in zip(*parts))

@@ -743,6 +743,43 @@ def test_features_are_offline_and_documented(exports):
     assert (data["x_binary"][np.arange(len(node_type)), node_type] == 1).all()  # type bits
 
 
+def test_tfidf_in_worker_processes_is_the_formula(exports, monkeypatch):
+    """The export's TF-IDF, chunks of 7 documents shared among worker processes, equals the
+    serial one bit for bit, and both the formula over the whole text with the regex tokens
+    (sublinear tf x smoothed idf over the 256 terms most training texts hold, rows L2-normed),
+    also on characters whose lower case is ASCII (Kelvin sign, dotted I) or that are not."""
+    import math
+    from collections import Counter
+
+    from hkg_rdf.bench import export_classification as ec
+
+    lines = (exports / "gen" / "classification" / "text.tsv").read_text(encoding="utf-8").splitlines()
+    texts = [line.partition("\t")[2].encode() for line in lines]
+    texts += [t.encode() for t in ("\u212a\u212a model", "\u0130stanbul istanbul", "caf\u00e9 \U0001f917 hugging face", "")]  # K, İ, é, 🤗
+    train = list(range(0, len(texts), 2))
+    monkeypatch.setattr(ec, "TFIDF_CHUNK", 7)
+    serial, terms = ec.tfidf_features(texts, train)
+    monkeypatch.setattr(ec, "PARALLEL_DOCUMENTS", 0)
+    monkeypatch.setattr(ec, "TFIDF_WORKERS", 2)
+    shared, shared_terms = ec.tfidf_features(texts, train)
+    assert shared_terms == terms and len(texts) > 10 * 7
+    for part in ("data", "indices", "indptr"):
+        assert getattr(shared, part).tobytes() == getattr(serial, part).tobytes()
+
+    docs = [ec.TOKEN.findall(t.decode().lower()) for t in texts]
+    df = Counter(w for n in train for w in set(docs[n]))
+    assert terms == sorted(sorted(df, key=lambda w: (-df[w], w))[:ec.TFIDF_TERMS])
+    dense = np.zeros((len(texts), len(terms)))
+    for i, doc in enumerate(docs):
+        for j, term in enumerate(terms):
+            if (count := doc.count(term)):
+                dense[i, j] = (1 + math.log(count)) * (math.log((1 + len(train)) / (1 + df[term])) + 1)
+    dense /= np.maximum(np.linalg.norm(dense, axis=1, keepdims=True), 1e-12)
+    assert np.allclose(serial.toarray(), dense, rtol=1e-6, atol=1e-7)
+    assert docs[-4:-2] == [["kk", "model"], ["i", "stanbul", "istanbul"]]
+    assert [ec.tokens(t.decode()) for t in texts[-4:]] == [[w.encode() for w in doc] for doc in docs[-4:]]
+
+
 def test_front_matter_is_removed_as_huggingface_hub_reads_it(exports, generated_store):
     """text.tsv holds the name and the README body only: the body as huggingface_hub's RepoCard
     parses it (so pipeline_tag / task_categories never reach a node's text), unless

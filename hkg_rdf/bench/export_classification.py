@@ -33,6 +33,7 @@ import os
 import re
 from collections import Counter
 from collections.abc import Iterable
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..export import hub_datetime  # one lexical form, whatever store answered
@@ -42,9 +43,11 @@ from .splits import ordered_split
 SPLITS = ("train", "valid", "test")
 MASKS = ("train_mask", "val_mask", "test_mask")  # CogDL's names
 TEXT_CHARS = 4000  # of name + README body, enough for TF-IDF or a BERT-sized encoder
-DESCRIPTION_CHARS = 16000  # what nodes.rq reads of a README: room for the front matter
+DESCRIPTION_CHARS = 16000  # what the export reads of a README: room for the front matter
 TFIDF_TERMS = 256  # dense in the .pt: 1.5 M nodes x 256 float32 = 1.5 GB at full scale
 TFIDF_CHUNK = 4096  # documents tokenised at a time
+TFIDF_WORKERS = min(4, os.cpu_count() or 1)  # processes sharing the TF-IDF chunks
+PARALLEL_DOCUMENTS = 16 * TFIDF_CHUNK  # fewer documents are done in this process
 TOKEN = re.compile(r"[a-z0-9]+")  # what a token is; tokens() finds them
 _SEPARATE = bytes(c if TOKEN.fullmatch(chr(c)) else 32 for c in range(256))  # tokens()' byte table
 # The YAML block huggingface_hub's RepoCard reads as metadata (repocard.REGEX_YAML_BLOCK).
@@ -188,19 +191,46 @@ def tfidf_features(texts: list[bytes], train: list[int]):
     documents; ties in document frequency go to the smaller term, so the columns are
     deterministic. Rows are weighted and normalised TFIDF_CHUNK documents at a time, so that
     only the float32 matrix is ever whole in memory (the float64 one with its int64 indices
-    was 10 GB at scale 1.0)."""
+    was 10 GB at scale 1.0), and the chunks are spread over the CPUs: the same rows, in order."""
     import heapq
+    from itertools import repeat
 
     import numpy as np
     from scipy.sparse import csr_matrix, vstack
 
-    df = document_frequencies(texts[n].decode() for n in train)
-    terms = sorted(t for t, _ in heapq.nsmallest(TFIDF_TERMS, df.items(), key=lambda item: (-item[1], item[0])))
-    column = {t: j for j, t in enumerate(terms)}
-    idf = np.array([math.log((1 + len(train)) / (1 + df[t])) + 1 for t in terms])
-    chunks = [_tfidf_rows(texts[start:start + TFIDF_CHUNK], column, idf) for start in range(0, len(texts), TFIDF_CHUNK)]
+    with _mapper(len(texts)) as mapped:
+        df: Counter = Counter()
+        for counted in mapped(_frequencies, _chunks([texts[n] for n in train])):
+            df.update(counted)
+        terms = sorted(t for t, _ in heapq.nsmallest(TFIDF_TERMS, df.items(), key=lambda item: (-item[1], item[0])))
+        column = {t: j for j, t in enumerate(terms)}
+        idf = np.array([math.log((1 + len(train)) / (1 + df[t])) + 1 for t in terms])
+        del df
+        chunks = list(mapped(_tfidf_rows, _chunks(texts), repeat(column), repeat(idf)))
     x = vstack(chunks, format="csr") if chunks else csr_matrix((0, len(terms)), dtype=np.float32)
     return x, [t.decode() for t in terms]
+
+
+@contextmanager
+def _mapper(documents: int):
+    """``map``, or a pool's map over TFIDF_WORKERS processes once there are PARALLEL_DOCUMENTS
+    documents to share (below that, starting the processes costs more than they save)."""
+    if documents < PARALLEL_DOCUMENTS or TFIDF_WORKERS < 2:
+        yield map
+        return
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    with ProcessPoolExecutor(TFIDF_WORKERS, mp_context=get_context("forkserver")) as pool:  # no fork of a process with threads
+        yield pool.map
+
+
+def _chunks(texts: list[bytes]):
+    return (texts[start:start + TFIDF_CHUNK] for start in range(0, len(texts), TFIDF_CHUNK))
+
+
+def _frequencies(texts: list[bytes]) -> Counter:
+    return document_frequencies(text.decode() for text in texts)
 
 
 def _tfidf_rows(texts: list[bytes], column: dict[bytes, int], idf):

@@ -9,8 +9,9 @@ release (or reuses the one already in --work for that scale and seed), then runs
 a user would, every one in its own process: ``python -m hkg_rdf convert | load | validate | dump |
 export``; on the loaded store, ``bench export`` of each HuggingBench collection and ``bench
 baseline`` of each of its CPU methods; and ``benchmarks/load_test.py`` serving the store (entity
-pages and documents with 8 clients, the lineage queries with one). As references, measured the same way in the same run: pyoxigraph's raw ``Store.bulk_load`` of the
-converted N-Triples (the floor a load cannot beat), and, at small scales, plain rdflib + pyshacl
+pages, documents and the lineage queries with 8 clients, then with one). As references,
+measured the same way in the same run: pyoxigraph's raw ``Store.bulk_load`` of the converted
+N-Triples (the floor a load cannot beat), and, at small scales, plain rdflib + pyshacl
 (what a user would do without hkg-rdf); for bench export, one SPARQL scan of every triple; for
 serving, load_test.py on the 70-entity example store.
 

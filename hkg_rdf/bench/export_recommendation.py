@@ -136,9 +136,10 @@ def export(store, out: Path, namer: Namer, seed: int, ratios: tuple[float, float
 
 class _Graph:
     """The kg rows as numbers: ``names`` every entity (and item) sorted, ``relations`` the
-    relation names sorted, ``items`` the items' numbers, and the distinct triples as index arrays ``h r t`` sorted by
-    (head, relation, tail) — the order of the names, so the files come out as if the name
-    triples had been sorted, at a fraction of the cost of 6 M string tuples."""
+    relation names sorted, ``items`` the items' numbers, and the distinct triples as index
+    arrays ``h r t`` sorted by (head, relation, tail). Numbers follow the names' order, so the
+    files come out as if the name triples had been sorted, at a fraction of the cost of 6 M
+    string tuples."""
 
     def __init__(self, names: list[str], relations: list[str], items, h, r, t):
         self.names, self.relations, self.items, self.h, self.r, self.t = names, relations, items, h, r, t

@@ -15,7 +15,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from .common import format_candidates, need, read_ids, write_lines
-from .export_classification import document_frequencies, term_counts
+from .export_classification import document_frequencies, term_counts, tfidf_matrix
 from .metrics import read_labels, read_triples
 from .recommenders import recommendation
 
@@ -91,16 +91,13 @@ def _tfidf(split: Path, train: set[int], targets: list[int], n_nodes: int):
     for the document frequencies, then for the counts in column numbers: no document's list of
     tokens is kept (14.8 GB at scale 1.0)."""
     import numpy as np
-    from scipy.sparse import csr_matrix, diags
 
     df = document_frequencies(text for _, text in _documents(split, train))
     vocab = sorted(t for t, c in df.items() if c >= 2)
     idf = np.log((1 + len(train)) / (1 + np.array([df[t] for t in vocab], dtype=float))) + 1
     del df  # every token of the training text: not needed for the second pass
     rows, cols, counts = term_counts(_documents(split, train | set(targets)), {t: i for i, t in enumerate(vocab)})
-    M = csr_matrix(((1 + np.log(counts)) * idf[cols], (rows, cols)), shape=(n_nodes, len(vocab)))
-    length = np.sqrt(np.asarray(M.multiply(M).sum(axis=1)).ravel())
-    return diags(1 / np.maximum(length, 1e-12)) @ M
+    return tfidf_matrix(rows, cols, counts, idf, (n_nodes, len(vocab)))
 
 
 def _documents(split: Path, nodes: set[int]):

@@ -234,15 +234,22 @@ def _frequencies(texts: list[bytes]) -> Counter:
 
 
 def _tfidf_rows(texts: list[bytes], column: dict[bytes, int], idf):
-    """The TF-IDF rows of ``texts`` (UTF-8), as the whole matrix would have them: each row's weights
-    and norm depend on that row alone."""
+    """The float32 TF-IDF rows of ``texts`` (UTF-8), as the whole matrix would have them: each
+    row's weights and norm depend on that row alone."""
+    import numpy as np
+
+    rows, cols, counts = term_counts(((i, text.decode()) for i, text in enumerate(texts)), column)
+    return tfidf_matrix(rows, cols, counts, idf, (len(texts), len(column))).astype(np.float32).tocsr()
+
+
+def tfidf_matrix(rows, cols, counts, idf, shape):
+    """The sublinear TF-IDF matrix of ``term_counts``' arrays, each row L2-normalised (float64)."""
     import numpy as np
     from scipy.sparse import csr_matrix, diags
 
-    rows, cols, counts = term_counts(((i, text.decode()) for i, text in enumerate(texts)), column)
-    x = csr_matrix(((1 + np.log(counts)) * idf[cols], (rows, cols)), shape=(len(texts), len(column)))
+    x = csr_matrix(((1 + np.log(counts)) * idf[cols], (rows, cols)), shape=shape)
     norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
-    return (diags(1 / np.maximum(norms, 1e-12)) @ x).astype(np.float32).tocsr()
+    return diags(1 / np.maximum(norms, 1e-12)) @ x
 
 
 def tokens(text: str) -> list[bytes]:

@@ -71,18 +71,18 @@ def export(store, out: Path, namer: Namer, seed: int, ratios: tuple[float, float
            keep_front_matter: bool = False) -> dict:
     import numpy as np
 
-    results = prefetched(store, [("nodes", None), ("descriptions", None), ("labels", None), ("graph", None)])
-    info, unterminated = _node_info(results, namer, keep_front_matter)
+    nodes_rows, descriptions, labels, graph = prefetched(store, [("nodes", None), ("descriptions", None), ("labels", None), ("graph", None)])
+    info, unterminated = _node_info(nodes_rows, descriptions, namer, keep_front_matter)
     nodes = sorted(info)
     nid = {n: i for i, n in enumerate(nodes)}
     node_labels: dict[int, set[str]] = {}
-    for node, task in next(results):
+    for node, task in labels:
         key = namer.entity(node)
         if key in nid:
             node_labels.setdefault(nid[key], set()).add(namer.entity(task))
     tasks = sorted({t for labels in node_labels.values() for t in labels})
     tid = {t: i for i, t in enumerate(tasks)}
-    edges = sorted({(nid[namer.entity(h)], nid[namer.entity(t)], Namer.relation(r)) for h, r, t in next(results)
+    edges = sorted({(nid[namer.entity(h)], nid[namer.entity(t)], Namer.relation(r)) for h, r, t in graph
                     if namer.entity(h) in nid and namer.entity(t) in nid})
     relations = sorted({r for _, _, r in edges})
 
@@ -132,16 +132,16 @@ def export(store, out: Path, namer: Namer, seed: int, ratios: tuple[float, float
     return stats
 
 
-def _node_info(results, namer: Namer, keep_front_matter: bool) -> tuple[dict[str, tuple[str, str, bytes]], set[str]]:
+def _node_info(nodes, descriptions, namer: Namer, keep_front_matter: bool) -> tuple[dict[str, tuple[str, str, bytes]], set[str]]:
     """Each node's (type, creation time, text in UTF-8), and the nodes whose README prefix opens a
     front matter it does not close. Where a node has several values the smallest row wins,
     whatever the store's order: nodes.rq and descriptions.rq are one query's OPTIONALs split
     in two, so the rows of a node are every (type, time) x every (name, README) and the
-    smallest is the smallest of each part. ``results`` yields the rows of the two queries, in
-    turn: the READMEs are read when the nodes are."""
+    smallest is the smallest of each part. ``nodes`` and ``descriptions`` are the rows of
+    the two queries: the READMEs are read when the nodes are."""
     heads: dict[str, tuple[str, str]] = {}
     names: dict[str, tuple[str, ...]] = {}
-    for node, cls, created, name in next(results):
+    for node, cls, created, name in nodes:
         key = namer.entity(node)
         head = (Namer.relation(cls).lower(), hub_datetime(created) if created else "")
         if key not in heads or head < heads[key]:
@@ -150,7 +150,7 @@ def _node_info(results, namer: Namer, keep_front_matter: bool) -> tuple[dict[str
             names[key] = (*names.get(key, ()), name)
     texts: dict[str, bytes] = {}
     unterminated: set[str] = set()
-    for node, description in next(results):
+    for node, description in descriptions:
         key = namer.entity(node)
         if key not in heads:  # a collection's description
             continue

@@ -71,28 +71,55 @@ def _list_name(name: str) -> str:
     return name if _PLAIN.fullmatch(name) else quote(name, safe="")
 
 
-def _likes(rows, namer: Namer) -> set[tuple[str, str]]:
-    """(user, item) names of the likes (likes.rq's rows) whose ends the release's like
-    relations allow: their IRIs name the types (likes.rq leaves the type patterns out)."""
+def _likes(rows, namer: Namer, k_core: int) -> tuple[list[str], list[str], list[tuple[int, int]]]:
+    """The users and the items (names, sorted) and the distinct likes between them as (user,
+    item) numbers, sorted, cut to the k-core: of likes.rq's rows, those whose ends the release's
+    like relations allow (their IRIs name the types: likes.rq leaves the type patterns out)."""
+    from array import array
+
+    import numpy as np
+
     vocab = vocabulary()
     like = vocab.relation("user_like_model")
-    users = like.subject.segment + ":"
-    items = tuple(r.object.segment + ":" for r in vocab.relations if r.prop == like.prop)
-    pairs = ((namer.entity(u), namer.entity(i)) for u, i in rows)
-    return {(u, i) for u, i in pairs if u.startswith(users) and i.startswith(items)}
+    user_types = like.subject.segment + ":"
+    item_types = tuple(r.object.segment + ":" for r in vocab.relations if r.prop == like.prop)
+    user_ids: dict[str, int] = {}
+    item_ids: dict[str, int] = {}
+    us, its = array("q"), array("q")
+    for u, i in rows:
+        us.append(user_ids.setdefault(u, len(user_ids)))
+        its.append(item_ids.setdefault(i, len(item_ids)))
+    user_rank, user_names = _named(user_ids, namer)
+    item_rank, item_names = _named(item_ids, namer)
+    u, i = user_rank[np.frombuffer(us, np.int64)], item_rank[np.frombuffer(its, np.int64)]
+    ok = np.array([n.startswith(user_types) for n in user_names], dtype=bool)[u] \
+        & np.array([n.startswith(item_types) for n in item_names], dtype=bool)[i]
+    u, i = np.divmod(np.unique(u[ok] * max(len(item_names), 1) + i[ok]), max(len(item_names), 1))
+    pairs = kcore(list(zip(u.tolist(), i.tolist())), k_core)
+    kept_users, kept_items = sorted({u for u, _ in pairs}), sorted({i for _, i in pairs})
+    uid, iid = {u: n for n, u in enumerate(kept_users)}, {i: n for n, i in enumerate(kept_items)}
+    return [user_names[u] for u in kept_users], [item_names[i] for i in kept_items], [(uid[u], iid[i]) for u, i in pairs]
+
+
+def _named(ids: dict[str, int], namer: Namer, extra: list[str] = ()):
+    """(rank, names): the IRIs of ``ids`` (numbered as first seen) named once each, the names
+    and ``extra`` sorted, and rank[number] the position of that IRI's name (IRIs naming one
+    entity share it)."""
+    import numpy as np
+
+    names = [namer.entity(iri) for iri in ids]
+    ordered = sorted({*names, *extra})
+    position = {name: n for n, name in enumerate(ordered)}
+    return np.fromiter((position[n] for n in names), dtype=np.int64, count=len(names)), ordered
 
 
 def export(store, out: Path, namer: Namer, seed: int, ratios: tuple[float, float, float], k_core: int) -> dict:
     import numpy as np
 
     rng = np.random.default_rng(seed)
-    results = prefetched(store, [("likes", None), *kg_queries()])  # evaluated ahead, read in this order
-    likes = sorted(_likes(next(results), namer))
-    likes = kcore(likes, k_core)
-    users = sorted({u for u, _ in likes})
-    items = sorted({i for _, i in likes})
-    uid, iid = {u: n for n, u in enumerate(users)}, {i: n for n, i in enumerate(items)}
-    parts = per_user_split([(uid[u], iid[i]) for u, i in likes], ratios, rng)
+    likes_rows, *kg_rows = prefetched(store, [("likes", None), *kg_queries()])
+    users, items, likes = _likes(likes_rows, namer, k_core)
+    parts = per_user_split(likes, ratios, rng)
     train, valid, test = parts
 
     write_lines(out / "user_ids.tsv", (f"{n}\t{u}" for n, u in enumerate(users)))
@@ -107,8 +134,9 @@ def export(store, out: Path, namer: Namer, seed: int, ratios: tuple[float, float
         for name, data in zip(names, matrices):
             (folder / name).write_bytes(data)
 
-    kg = _Graph.read(results, namer, items)
+    kg = _Graph.read(kg_rows, namer, items)
     social = out / "social" / "huggingface"
+    uid, iid = {u: n for n, u in enumerate(users)}, {i: n for n, i in enumerate(items)}
     follows = sorted({(uid[h], uid[t]) for h, t in kg.pairs(vocabulary().relation("user_follow_user").prop) if h in uid and t in uid and h != t})
     (social / "trust_mat.pkl").write_bytes(dumps_sparse(_coo(follows, (len(users), len(users)))))
     defined_for = [(h, t) for h, t in kg.pairs(vocabulary().relation("model_definedFor_task").prop) if h in iid]
@@ -146,30 +174,32 @@ class _Graph:
 
     @classmethod
     def read(cls, results, namer: Namer, items: list[str]) -> _Graph:
-        """From kg.rq's rows (one iterator per property), naming entities as ``namer`` does."""
+        """From kg.rq's rows (one iterator per property), naming entities as ``namer`` does:
+        IRIs are numbered as they come (a dict lookup per row) and named once each."""
         from array import array
 
         import numpy as np
 
-        ids: dict[str, int] = {item: n for n, item in enumerate(items)}  # first-seen numbers
-        relations: dict[str, int] = {}
-        by_iri: dict[str, int] = {}
+        entities: dict[str, int] = {}
+        properties: dict[str, int] = {}
+        number = entities.setdefault
         heads, props, tails = array("q"), array("q"), array("q")
+        head, prop, tail = heads.append, props.append, tails.append
         for rows in results:
             for h, r, t in rows:
-                if (number := by_iri.get(r)) is None:
-                    number = by_iri[r] = relations.setdefault(Namer.relation(r), len(relations))
-                heads.append(ids.setdefault(namer.entity(h), len(ids)))
-                props.append(number)
-                tails.append(ids.setdefault(namer.entity(t), len(ids)))
-        names, relation_names = sorted(ids), sorted(relations)
-        rank, relation_rank = _ranks(ids, names), _ranks(relations, relation_names)
-        width, height = max(len(names), 1), max(len(relation_names), 1)
+                head(number(h, len(entities)))
+                prop(properties.setdefault(r, len(properties)))
+                tail(number(t, len(entities)))
+        rank, names = _named(entities, namer, items)
+        relations = sorted({Namer.relation(r) for r in properties})
+        relation_rank = np.array([relations.index(Namer.relation(r)) for r in properties], dtype=np.int64)
+        width, height = max(len(names), 1), max(len(relations), 1)
         keys = np.unique((rank[np.frombuffer(heads, np.int64)] * height + relation_rank[np.frombuffer(props, np.int64)]) * width
                          + rank[np.frombuffer(tails, np.int64)])
         hr, t = np.divmod(keys, width)
         h, r = np.divmod(hr, height)
-        return cls(names, relation_names, rank[:len(items)], h, r, t)
+        position = {name: n for n, name in enumerate(names)}
+        return cls(names, relations, np.array([position[i] for i in items], dtype=np.int64), h, r, t)
 
     def pairs(self, prop: str) -> list[tuple[str, str]]:
         """(head, tail) names of the triples of one property."""
@@ -178,15 +208,6 @@ class _Graph:
             return []
         chosen = self.r == self.relations.index(name)
         return [(self.names[h], self.names[t]) for h, t in zip(self.h[chosen].tolist(), self.t[chosen].tolist())]
-
-
-def _ranks(numbers: dict[str, int], ordered: list[str]):
-    """rank[number] = position of its name in ``ordered``."""
-    import numpy as np
-
-    rank = np.empty(len(numbers), dtype=np.int64)
-    rank[np.fromiter((numbers[name] for name in ordered), dtype=np.int64, count=len(ordered))] = np.arange(len(ordered))
-    return rank
 
 
 def _write_kg(root: Path, kg: _Graph, items: list[str], users: list[str], split_lines: dict) -> dict:

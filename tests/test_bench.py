@@ -208,7 +208,24 @@ def test_clean_head_is_the_head_of_clean():
     assert clean_head("x" * 50 + " y", 5) == "xxxxx"  # one word longer than the prefix tried
 
 
-# ------------------------------------------------------------------ metrics
+def test_node_text_joins_the_cleaned_name_and_readme_start(monkeypatch):
+    """A node's text is built from its README's cleaned start (computed while nodes.rq still
+    runs) and its name: the same as cleaning "name README" whole and keeping TEXT_CHARS
+    characters, with names and READMEs that are blank, all space or longer than the limit, and
+    characters of 2 to 4 UTF-8 bytes at the cut."""
+    import random
+
+    from hkg_rdf.bench import export_classification as ec
+    from hkg_rdf.bench.common import clean, clean_head
+
+    rng = random.Random(1)
+    pieces = ["a", "bc", "word", " ", "  ", "\n", "\u3000", "\x85", "é", "\u20ac", "\U0001f917"]
+    for limit in (1, 3, 8, 25):
+        monkeypatch.setattr(ec, "TEXT_CHARS", limit)
+        for _ in range(1000):
+            name, readme = ("".join(rng.choice(pieces) for _ in range(rng.randint(0, n))) for n in (8, 40))
+            text = ec._text(name, clean_head(readme, limit).encode())
+            assert text == clean(f"{name} {readme}")[:limit].encode(), (name, readme, limit)
 
 
 def test_recommendation_metrics_by_hand():

@@ -37,7 +37,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..export import hub_datetime  # one lexical form, whatever store answered
-from .common import Namer, clean_head, prefetched, write_json, write_lines, write_npz
+from .common import Namer, clean, clean_head, prefetched, write_json, write_lines, write_npz
 from .splits import ordered_split
 
 SPLITS = ("train", "valid", "test")
@@ -137,8 +137,9 @@ def _node_info(nodes, descriptions, namer: Namer, keep_front_matter: bool) -> tu
     front matter it does not close. Where a node has several values the smallest row wins,
     whatever the store's order: nodes.rq and descriptions.rq are one query's OPTIONALs split
     in two, so the rows of a node are every (type, time) x every (name, README) and the
-    smallest is the smallest of each part. ``nodes`` and ``descriptions`` are the rows of
-    the two queries: the READMEs are read when the nodes are."""
+    smallest is the smallest of each part. The READMEs are read first, while Oxigraph still
+    evaluates nodes.rq (the longer query)."""
+    bodies, unterminated = _bodies(descriptions, namer, keep_front_matter)
     heads: dict[str, tuple[str, str]] = {}
     names: dict[str, tuple[str, ...]] = {}
     for node, cls, created, name in nodes:
@@ -148,28 +149,39 @@ def _node_info(nodes, descriptions, namer: Namer, keep_front_matter: bool) -> tu
             heads[key] = head
         if name not in names.get(key, ()):
             names[key] = (*names.get(key, ()), name)
-    texts: dict[str, bytes] = {}
+    info = {key: (*head, min(_text(name, body) for name in names[key] for body in bodies.get(key, (b"",))))
+            for key, head in heads.items()}
+    return info, unterminated & heads.keys()
+
+
+def _bodies(descriptions, namer: Namer, keep_front_matter: bool) -> tuple[dict[str, tuple[bytes, ...]], set[str]]:
+    """Each node's READMEs as the start of its text (cleaned, front matter removed, UTF-8), and
+    the nodes whose README prefix opens a front matter it does not close."""
+    bodies: dict[str, tuple[bytes, ...]] = {}
     unterminated: set[str] = set()
     for node, description in descriptions:
         key = namer.entity(node)
-        if key not in heads:  # a collection's description
-            continue
         description = description[:DESCRIPTION_CHARS]
         body, cut = (description, False) if keep_front_matter else strip_front_matter(description, len(description) < DESCRIPTION_CHARS)
         if cut:
             unterminated.add(key)
-        text = min(_text(name, body) for name in names[key])
-        if key not in texts or text < texts[key]:
-            texts[key] = text
-    info = {key: (*head, texts[key] if key in texts else min(_text(name, "") for name in names[key])) for key, head in heads.items()}
-    return info, unterminated
+        body = clean_head(body, TEXT_CHARS).encode()
+        if body not in bodies.get(key, ()):
+            bodies[key] = (*bodies.get(key, ()), body)
+    return bodies, unterminated
 
 
-def _text(name: str, body: str) -> bytes:
-    """A node's text, kept in UTF-8: most READMEs hold a character beyond Latin-1, which makes
-    Python store every character of the str in 2 or 4 bytes (8 GB of texts at scale 1.0, not
-    2). UTF-8 sorts as the code points do, so the smallest text is the same."""
-    return clean_head(" ".join(x for x in (name, body) if x), TEXT_CHARS).encode()
+def _text(name: str, body: bytes) -> bytes:
+    """A node's text, ``clean(name + " " + README)[:TEXT_CHARS]``, from the README's cleaned
+    start (``_bodies``): the two cleaned parts joined by a space are the cleaned whole. Texts
+    are kept in UTF-8: most READMEs hold a character beyond Latin-1, which makes Python store
+    every character of the str in 2 or 4 bytes (8 GB of texts at scale 1.0, not 2). UTF-8
+    sorts as the code points do, so the smallest text is the same."""
+    name = clean(name).encode()
+    text = name + b" " + body if name and body else name or body
+    if len(text) <= TEXT_CHARS:  # no more characters than bytes
+        return text
+    return text.decode()[:TEXT_CHARS].encode()
 
 
 def binary_features(node_type, types: list[str], edge_index, edge_type, relations: list[str]):

@@ -2,8 +2,8 @@
 
 Both offer what ``query``, ``stats``, ``validate``, ``serve`` (and ``bench export``) use of a
 ``pyoxigraph.Store``, and no more: :class:`RemoteStore` refuses any other ``query`` keyword
-(a TypeError), and a graph the protocol cannot name (a blank node: a ValueError), rather than
-answer as if it had applied it::
+(a TypeError), and a graph or dataset the protocol cannot name (a blank node, an empty
+dataset: a ValueError), rather than answer as if it had applied it::
 
     store.query(sparql, prefixes=..., substitutions=..., use_default_graph_as_union=...,
                 default_graph=..., named_graphs=...)                    # QuerySolutions | QueryBoolean | QueryTriples
@@ -180,12 +180,19 @@ class RemoteStore:
             raise InputError(self.endpoint, f"unreadable SPARQL results: {error}") from error
 
     def _dataset(self, default_graph: GraphName | list[GraphName] | None, named_graphs: list[ox.NamedNode] | None) -> list[tuple[str, str]] | None:
-        """The protocol's dataset parameters for ``query``'s graphs; None: none given, read ``self.graph``."""
+        """The protocol's dataset parameters for ``query``'s graphs; None: none given, read ``self.graph``.
+
+        As in pyoxigraph, ``named_graphs`` alone keeps the store's default graph: a request
+        naming graphs has the default graph it names, none if it names none."""
         if default_graph is None and named_graphs is None:
             return None
-        graphs = default_graph if isinstance(default_graph, (list, tuple)) else [default_graph] if default_graph is not None else []
-        return ([("default-graph-uri", self._graph_iri(g, "default_graph")) for g in graphs]
-                + [("named-graph-uri", self._graph_iri(g, "named_graphs")) for g in named_graphs or ()])
+        graphs = [ox.DefaultGraph()] if default_graph is None else default_graph if isinstance(default_graph, (list, tuple)) else [default_graph]
+        dataset = ([("default-graph-uri", self._graph_iri(g, "default_graph")) for g in graphs]
+                   + [("named-graph-uri", self._graph_iri(g, "named_graphs")) for g in named_graphs or ()])
+        if not dataset:
+            raise ValueError("default_graph=[] and no named_graphs (an empty dataset): a request naming no graph "
+                             "reads the endpoint's own default dataset instead")
+        return dataset
 
     def _graph_iri(self, graph: object, keyword: str) -> str:
         """The IRI naming ``graph`` in a request, whose ``default-graph-uri`` and ``named-graph-uri``

@@ -600,6 +600,9 @@ def test_remote_store_refuses_query_options_it_does_not_apply():
                     substitutions={ox.Variable("s"): ox.NamedNode("urn:s")})
 
 
+UNION = "SELECT ?g ?s WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }"
+
+
 def _two_graphs(server, tmp_path: Path) -> tuple[str, str, ox.Store]:
     """Two graphs pushed to the server, one triple each: the graph a RemoteStore reads, another;
     and the embedded store holding the same, the first as its default graph."""
@@ -620,10 +623,11 @@ def _two_graphs(server, tmp_path: Path) -> tuple[str, str, ox.Store]:
 
 def test_remote_store_applies_the_graphs_it_is_given_or_refuses_them(server, proxied, tmp_path):
     """``default_graph`` / ``named_graphs`` as pyoxigraph takes them: a NamedNode is that graph of
-    the server, ``DefaultGraph()`` the graph the RemoteStore reads, so the answers are the
-    embedded store's. A blank node names a graph only its own store knows, and the protocol's
-    default-graph-uri and named-graph-uri take IRIs only: a ValueError naming it; what is no graph
-    name a TypeError; both before any request (they were once left out, silently)."""
+    the server, ``DefaultGraph()`` (and ``default_graph`` not given) the graph the RemoteStore
+    reads, so the answers are the embedded store's. A blank node names a graph only its own
+    store knows, and the protocol's default-graph-uri and named-graph-uri take IRIs only: a
+    ValueError naming it, as for an empty dataset, which no request asks for; what is no graph
+    name a TypeError; all before any request (they were once left out, silently)."""
     proxy, endpoint = proxied
     read, other, embedded = _two_graphs(server, tmp_path)
     remote = RemoteStore(endpoint, read, parse_auth(server.auth, None))
@@ -633,6 +637,8 @@ def test_remote_store_applies_the_graphs_it_is_given_or_refuses_them(server, pro
         ("SELECT ?s WHERE { ?s ?p ?o }", {"default_graph": ox.NamedNode(other)}),
         ("SELECT ?s WHERE { ?s ?p ?o }", {"default_graph": [ox.DefaultGraph(), ox.NamedNode(other)]}),
         ("SELECT ?g ?s WHERE { GRAPH ?g { ?s ?p ?o } }", {"default_graph": [ox.DefaultGraph()], "named_graphs": [ox.NamedNode(other)]}),
+        (UNION, {"named_graphs": [ox.NamedNode(other)]}),  # the default graph stays the one read
+        (UNION, {"default_graph": [], "named_graphs": [ox.NamedNode(other)]}),  # an empty default graph
     ]
     for query, dataset in applied:
         assert _rows(remote.query(query, **dataset)) == _rows(embedded.query(query, **dataset)), dataset
@@ -646,6 +652,7 @@ def test_remote_store_applies_the_graphs_it_is_given_or_refuses_them(server, pro
         (ValueError, "^named_graphs: the blank node _:g names no graph", {"named_graphs": [ox.BlankNode("g")]}),
         (TypeError, f"^default_graph: '{other}' is not a NamedNode or DefaultGraph", {"default_graph": other}),
         (TypeError, "^named_graphs: <DefaultGraph> is not a NamedNode", {"named_graphs": [ox.DefaultGraph()]}),
+        (ValueError, r"^default_graph=\[\] and no named_graphs \(an empty dataset\)", {"default_graph": []}),
     ]
     for error, message, dataset in refused:
         with pytest.raises(error, match=message):

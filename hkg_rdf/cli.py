@@ -2,8 +2,8 @@
 
 Exit codes: 0 success (for validate: conforms), 1 validation found violations,
 2 unusable input (the message names file, record and field; nothing is written), or a store
-the file system would not let a load write (a full disk: the message names the store, which
-is left as it was).
+the file system would not let a load (or ``crawl --store``) write (a full disk: the message
+names the store, which is left as it was).
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """The error every bad input becomes: it names the file, the record and the field; and which
-errors are the file system refusing a write, which a load reports as one too (naming the store)."""
+errors are the file system refusing a write, which every store write (a load, a crawl's
+``--store``, a served update) reports as :class:`StoreWriteError`, naming the store."""
 
 from __future__ import annotations
 
@@ -23,6 +24,12 @@ class InputError(Exception):
         if self.field is not None:
             where.append(f"field {self.field!r}")
         return f"{': '.join(where)}: {self.message}"
+
+
+class StoreWriteError(InputError):
+    """The file system refused a write to a new store version (a full disk), which is gone by
+    then, the live one untouched. An InputError, so the CLI prints one line and exits 2; its own
+    class, so the server answers 507 (its storage, not the request) instead of 400."""
 
 
 def refused_write(error: BaseException) -> bool:

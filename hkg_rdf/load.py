@@ -18,13 +18,13 @@ from typing import IO
 import pyoxigraph as ox
 
 from .convert import converted_in_process
-from .errors import InputError, refused_write
+from .errors import InputError
 from .iris import IriMinter
 from .rdfio import ChunkReader, open_binary, rdf_format
 from .record_validation import Proof, ShapesGraph, everything, store_shapes
 from .report import Report
 from .search import records_path
-from .store import Check, Loader, load_atomically
+from .store import load_atomically
 from .triples import Terms, is_huggingkg_source
 
 
@@ -130,18 +130,6 @@ def _one_conversion(store: ox.Store, sources: list[Path]) -> bool:
     return next(iter(store), None) is None and len(sources) == 1 and is_huggingkg_source(sources[0])
 
 
-def _load_atomically(store_dir: Path, loader: Loader, replace: bool, check: Check | None = None) -> None:
-    """:func:`load_atomically`, where a write the file system refuses (a full disk) is an
-    InputError naming the store and what the file system said: the failed version is gone by
-    then and the live one untouched, so it is one line, not a traceback."""
-    try:
-        load_atomically(store_dir, loader, replace, check=check)
-    except Exception as error:
-        if not refused_write(error):
-            raise
-        raise InputError(str(store_dir), f"writing the new version failed, so the store is left as it was: {error}") from error
-
-
 def load(store_dir: Path, sources: list[Path], minter: IriMinter, keep_dangling: bool = False, replace: bool = False, terms: Terms = Terms()) -> Report:
     """Bulk-load every source into a new version of the store; swap it in only if all succeed."""
     report = Report()
@@ -150,7 +138,7 @@ def load(store_dir: Path, sources: list[Path], minter: IriMinter, keep_dangling:
         index_to = records_path(version) if _one_conversion(store, sources) else None
         _load_sources(store, sources, minter, report, keep_dangling, terms, None, Proof(set()), index_to)
 
-    _load_atomically(store_dir, loader, replace)
+    load_atomically(store_dir, loader, replace)
     return report
 
 
@@ -183,5 +171,5 @@ def load_and_validate(store_dir: Path, sources: list[Path], minter: IriMinter, k
             with shapes.reduced_file(rest) as reduced:
                 outcome["result"] = validate_store(store, reduced)
 
-    _load_atomically(store_dir, loader, replace, check)
+    load_atomically(store_dir, loader, replace, check=check)
     return report, outcome["result"], describe(shapes, proof)

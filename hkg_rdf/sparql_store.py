@@ -2,7 +2,8 @@
 
 Both offer what ``query``, ``stats``, ``validate``, ``serve`` (and ``bench export``) use of a
 ``pyoxigraph.Store``, and no more: :class:`RemoteStore` refuses any other ``query`` keyword
-(a TypeError) rather than answer as if it had applied it::
+(a TypeError), and a graph or dataset the protocol cannot name (a blank node, an empty
+dataset: a ValueError), rather than answer as if it had applied it::
 
     store.query(sparql, prefixes=..., substitutions=..., use_default_graph_as_union=...,
                 default_graph=..., named_graphs=...)                    # QuerySolutions | QueryBoolean | QueryTriples
@@ -37,13 +38,21 @@ DEFAULT_GRAPH = "https://w3id.org/huggingkg/graph"
 
 SPARQL_JSON = "application/sparql-results+json"
 N_TRIPLES = "application/n-triples"
+#: A graph as ``query`` takes it: by IRI, or the store's default graph.
+GraphName = ox.NamedNode | ox.DefaultGraph
 
 
 class ReadableStore(Protocol):
-    """What the read commands need of a store (a ``pyoxigraph.Store`` satisfies it)."""
+    """What the read commands need of a store (a ``pyoxigraph.Store`` satisfies it).
+
+    ``query`` names graphs as every such store can apply them: by IRI, or ``DefaultGraph()``
+    for the store's default graph (a RemoteStore's is the named graph it reads). pyoxigraph
+    also takes blank nodes, which the SPARQL 1.1 Protocol cannot carry: RemoteStore refuses
+    them (ValueError).
+    """
 
     def query(self, query: str, *, prefixes: dict[str, str] | None = None, use_default_graph_as_union: bool = False,
-              default_graph: ox.NamedNode | list[ox.NamedNode] | None = None, named_graphs: list[ox.NamedNode] | None = None,
+              default_graph: GraphName | list[GraphName] | None = None, named_graphs: list[ox.NamedNode] | None = None,
               substitutions: dict[ox.Variable, ox.NamedNode | ox.Literal] | None = None) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples: ...
 
     def quads_for_pattern(self, subject=None, predicate=None, obj=None, graph=None) -> Iterator[ox.Quad]: ...
@@ -143,7 +152,7 @@ class RemoteStore:
         return response
 
     def query(self, query: str, *, prefixes: dict[str, str] | None = None, use_default_graph_as_union: bool = False,
-              default_graph: ox.NamedNode | list[ox.NamedNode] | None = None, named_graphs: list[ox.NamedNode] | None = None,
+              default_graph: GraphName | list[GraphName] | None = None, named_graphs: list[ox.NamedNode] | None = None,
               substitutions: dict[ox.Variable, ox.NamedNode | ox.Literal] | None = None) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:
         """Run a query remotely; the answer is parsed into pyoxigraph's own result objects.
 
@@ -151,17 +160,13 @@ class RemoteStore:
         (``base_iri``, ``custom_functions``, ...) is a TypeError, not dropped unnoticed.
         ``use_default_graph_as_union`` is accepted for compatibility: the default graph here is
         the pushed named graph. ``default_graph`` / ``named_graphs`` (as pyoxigraph takes
-        them) become the protocol's ``default-graph-uri`` / ``named-graph-uri``;
-        ``substitutions`` (variable -> term, as pyoxigraph takes them) a trailing VALUES
-        clause, SPARQL 1.1's portable form of binding them.
+        them) become the protocol's ``default-graph-uri`` / ``named-graph-uri`` (see
+        :meth:`_graph_iri`); ``substitutions`` (variable -> term, as pyoxigraph takes them) a
+        trailing VALUES clause, SPARQL 1.1's portable form of binding them.
         """
         text = _prologue(prefixes) + query + _values(substitutions)
         kind = _query_form(text)
-        dataset = None
-        if default_graph is not None or named_graphs is not None:
-            graphs = default_graph if isinstance(default_graph, (list, tuple)) else [default_graph] if default_graph is not None else []
-            dataset = [("default-graph-uri", g.value) for g in graphs if isinstance(g, ox.NamedNode)]
-            dataset += [("named-graph-uri", g.value) for g in named_graphs or ()]
+        dataset = self._dataset(default_graph, named_graphs)
         if kind in ("CONSTRUCT", "DESCRIBE"):
             response = self._post(text, f"{N_TRIPLES}, text/turtle;q=0.9", dataset)
             fmt = ox.RdfFormat.N_TRIPLES if N_TRIPLES in response.headers.get("content-type", "") else ox.RdfFormat.TURTLE
@@ -173,6 +178,40 @@ class RemoteStore:
             return ox.parse_query_results(response.content, ox.QueryResultsFormat.JSON)
         except SyntaxError as error:
             raise InputError(self.endpoint, f"unreadable SPARQL results: {error}") from error
+
+    def _dataset(self, default_graph: GraphName | list[GraphName] | None, named_graphs: list[ox.NamedNode] | None) -> list[tuple[str, str]] | None:
+        """The protocol's dataset parameters for ``query``'s graphs; None: none given, read ``self.graph``.
+
+        As in pyoxigraph, ``named_graphs`` alone keeps the store's default graph: a request
+        naming graphs has the default graph it names, none if it names none."""
+        if default_graph is None and named_graphs is None:
+            return None
+        graphs = [ox.DefaultGraph()] if default_graph is None else default_graph if isinstance(default_graph, (list, tuple)) else [default_graph]
+        dataset = ([("default-graph-uri", self._graph_iri(g, "default_graph")) for g in graphs]
+                   + [("named-graph-uri", self._graph_iri(g, "named_graphs")) for g in named_graphs or ()])
+        if not dataset:
+            raise ValueError("default_graph=[] and no named_graphs (an empty dataset): a request naming no graph "
+                             "reads the endpoint's own default dataset instead")
+        return dataset
+
+    def _graph_iri(self, graph: object, keyword: str) -> str:
+        """The IRI naming ``graph`` in a request, whose ``default-graph-uri`` and ``named-graph-uri``
+        take IRIs only: a NamedNode's own; ``DefaultGraph()`` in ``default_graph``, the graph this
+        store reads as its default graph. What a request cannot name raises, so that no graph is
+        left out unnoticed: a blank node (a graph only its own store can name) a ValueError,
+        anything else a TypeError."""
+        if isinstance(graph, ox.NamedNode):
+            return graph.value
+        if isinstance(graph, ox.DefaultGraph) and keyword == "default_graph":
+            if self.graph is None:
+                raise ValueError("default_graph: DefaultGraph() is the endpoint's own default graph here (no graph given), "
+                                 "which default-graph-uri cannot name")
+            return self.graph
+        if isinstance(graph, ox.BlankNode):
+            raise ValueError(f"{keyword}: the blank node {graph} names no graph a SPARQL 1.1 Protocol request can name "
+                             "(default-graph-uri and named-graph-uri take IRIs)")
+        expected = "a NamedNode or DefaultGraph()" if keyword == "default_graph" else "a NamedNode"
+        raise TypeError(f"{keyword}: {graph!r} is not {expected}")
 
     def quads_for_pattern(self, subject=None, predicate=None, obj=None, graph=None) -> Iterator[ox.Quad]:
         """The triples matching a pattern (None: any), as quads in the default graph."""

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from .errors import InputError
+from .errors import InputError, StoreWriteError, refused_write
 from .search import build_index
 from .stats import void_statistics
 
@@ -129,7 +129,9 @@ def load_atomically(store_dir: Path, loader: Loader, replace: bool = False, deri
     live one, so the load adds to what is stored. ``check`` then runs on the loaded version
     and what is derived from it, its search index (:mod:`hkg_rdf.search`) and its VoID counts
     (:func:`hkg_rdf.stats.void_statistics`), is written, all before the swap; unless not
-    ``derive`` (then their first reader computes them).
+    ``derive`` (then their first reader computes them). A write the file system refuses (a full
+    disk) is a StoreWriteError naming the store, raised here so that every caller (load, crawl,
+    the server's updates) reports it alike: one line, not a traceback.
     """
     with _locked(store_dir):
         live = live_path(store_dir) if (store_dir / CURRENT).is_symlink() else None
@@ -144,8 +146,10 @@ def load_atomically(store_dir: Path, loader: Loader, replace: bool = False, deri
             _check_and_derive(store, version, check, derive)
             del store
             _swap(store_dir, version)
-        except BaseException:
+        except BaseException as error:
             shutil.rmtree(version, ignore_errors=True)
+            if refused_write(error):
+                raise StoreWriteError(str(store_dir), f"writing the new version failed, so the store is left as it was: {error}") from error
             raise
         _remove_stale(store_dir, keep=version)
         return version

@@ -9,7 +9,10 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
+import resource
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -126,6 +129,27 @@ def store_triples(store_dir: Path) -> frozenset[str]:
         return frozenset(str(q) for q in store)
     finally:
         del store
+
+
+def versions(store: Path) -> list[str]:
+    """The version directories of a store (a checkpoint in the making is "v<digits>.tmp" first)."""
+    return sorted(p.name for p in store.iterdir() if p.is_dir() and re.fullmatch(r"v\d+", p.name))
+
+
+def live(store: Path) -> str:
+    """The name of the version ``current`` links to."""
+    return os.readlink(store / "current")
+
+
+def writes_limited_to(size: int):
+    """A ``preexec_fn``: in the child, writing a file past ``size`` bytes fails with EFBIG (a
+    full disk, as test_store's full-disk test explains)."""
+
+    def limit() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the error, not the signal that would kill the process
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+
+    return limit
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,9 @@ crawler's modules live:
   release, the checkpoint kept; the rerun continues from the failed page (finished pages are
   not fetched again) and gives the release an uninterrupted crawl gives;
 * a rerun with other options than the unfinished crawl's: exit 2 naming the checkpoint, the
-  checkpoint left as it was; ``--restart`` with the new options crawls afresh.
+  checkpoint left as it was; ``--restart`` with the new options crawls afresh;
+* a full disk while ``--store`` loads the crawl: exit 2, one line naming the store, which keeps
+  its live version and no half-written one.
 """
 
 from __future__ import annotations
@@ -20,19 +22,19 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from conftest import REPO
+from conftest import REPO, live, store_triples, versions, writes_limited_to
 from fakehub import Fault, FakeHub
 
 EXIT_INCOMPLETE, EXIT_INPUT = 3, 2
 MANIFEST, CHECKPOINT = "crawl-manifest.json", "crawl.sqlite"
 
 
-def run_crawl(hub: FakeHub, out: Path, *options: str) -> subprocess.CompletedProcess:
+def run_crawl(hub: FakeHub, out: Path, *options: str, **popen) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
     env.update(HF_ENDPOINT=hub.url, HF_HUB_DISABLE_TELEMETRY="1", PYTHONPATH=str(REPO), PYTHONIOENCODING="utf-8")
     command = [sys.executable, "-m", "hkg_rdf", "crawl", "--out", str(out), "--workers", "2", "--retries", "2", "--backoff", "0.01",
                "--timeout", "10", *options]
-    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, cwd=REPO)
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, cwd=REPO, **popen)
 
 
 def release_files(out: Path) -> dict[str, str]:
@@ -117,3 +119,24 @@ def test_a_rerun_with_other_options_is_refused_and_restart_starts_over(tmp_path,
     files = release_files(out)
     assert files["models.json"] == reference["models.json"]
     assert json.loads(files["datasets.json"]) == []
+
+
+def test_a_full_disk_while_loading_into_the_store_ends_in_one_line_and_leaves_the_store(tmp_path, loaded_store):
+    """``--store`` under a 32 KiB file-size limit, test_store's stand-in for a full disk: the new
+    version's first RocksDB files are past it. The crawl is finished first, without the limit (its
+    checkpoint alone is bigger): the rerun, complete, then only loads the snapshot, through the
+    load_snapshot a crawl that has just finished calls too."""
+    out = tmp_path / "crawl"
+    before, live_before, versions_before = store_triples(loaded_store), live(loaded_store), versions(loaded_store)
+    with FakeHub(page_size=1) as hub:
+        done = run_crawl(hub, out)
+        assert done.returncode == 0, done.stderr
+        full = run_crawl(hub, out, "--store", str(loaded_store), preexec_fn=writes_limited_to(32 << 10))
+    assert full.returncode == EXIT_INPUT, full.stderr
+    complete, error = full.stderr.splitlines()  # no traceback
+    assert complete.startswith(f"crawl in {out} is already complete")
+    assert error.startswith(f"error: {loaded_store}: writing the new version failed, so the store is left as it was: ")
+    assert error.endswith("File too large")
+    assert live(loaded_store) == live_before
+    assert versions(loaded_store) == versions_before  # the half-written version is gone
+    assert store_triples(loaded_store) == before

@@ -600,6 +600,72 @@ def test_remote_store_refuses_query_options_it_does_not_apply():
                     substitutions={ox.Variable("s"): ox.NamedNode("urn:s")})
 
 
+UNION = "SELECT ?g ?s WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }"
+
+
+def _two_graphs(server, tmp_path: Path) -> tuple[str, str, ox.Store]:
+    """Two graphs pushed to the server, one triple each: the graph a RemoteStore reads, another;
+    and the embedded store holding the same, the first as its default graph."""
+    from hkg_rdf.push import Pusher
+
+    auth = parse_auth(server.auth, None)
+    pusher = Pusher(Endpoints.guess(server.endpoint, authenticated=auth is not None), auth, retries=0, backoff=0.0)
+    embedded = ox.Store()
+    read, other = "https://example.org/graph/read", "https://example.org/graph/other"
+    for graph, to_graph in ((read, ox.DefaultGraph()), (other, ox.NamedNode(other))):
+        triple = f"<{graph}#s> <http://example.org/p> \"{graph}\" .".encode()
+        one = ox.Store()
+        one.load(triple, ox.RdfFormat.N_TRIPLES)
+        pusher.push(one, graph, "test", state_path=tmp_path / "state.json")
+        embedded.load(triple, ox.RdfFormat.N_TRIPLES, to_graph=to_graph)
+    return read, other, embedded
+
+
+def test_remote_store_applies_the_graphs_it_is_given_or_refuses_them(server, proxied, tmp_path):
+    """``default_graph`` / ``named_graphs`` as pyoxigraph takes them: a NamedNode is that graph of
+    the server, ``DefaultGraph()`` (and ``default_graph`` not given) the graph the RemoteStore
+    reads, so the answers are the embedded store's. A blank node names a graph only its own
+    store knows, and the protocol's default-graph-uri and named-graph-uri take IRIs only: a
+    ValueError naming it, as for an empty dataset, which no request asks for; what is no graph
+    name a TypeError; all before any request (they were once left out, silently)."""
+    proxy, endpoint = proxied
+    read, other, embedded = _two_graphs(server, tmp_path)
+    remote = RemoteStore(endpoint, read, parse_auth(server.auth, None))
+    applied = [
+        ("SELECT ?s WHERE { ?s ?p ?o }", {}),
+        ("SELECT ?s WHERE { ?s ?p ?o }", {"default_graph": ox.DefaultGraph()}),
+        ("SELECT ?s WHERE { ?s ?p ?o }", {"default_graph": ox.NamedNode(other)}),
+        ("SELECT ?s WHERE { ?s ?p ?o }", {"default_graph": [ox.DefaultGraph(), ox.NamedNode(other)]}),
+        ("SELECT ?g ?s WHERE { GRAPH ?g { ?s ?p ?o } }", {"default_graph": [ox.DefaultGraph()], "named_graphs": [ox.NamedNode(other)]}),
+        (UNION, {"named_graphs": [ox.NamedNode(other)]}),  # the default graph stays the one read
+        (UNION, {"default_graph": [], "named_graphs": [ox.NamedNode(other)]}),  # an empty default graph
+    ]
+    for query, dataset in applied:
+        assert _rows(remote.query(query, **dataset)) == _rows(embedded.query(query, **dataset)), dataset
+    query, both = applied[3]
+    assert _rows(remote.query(query, **both)) == [(f"<{other}#s>",), (f"<{read}#s>",)]  # both graphs, neither left out
+
+    sent = len(proxy.requests)
+    refused = [
+        (ValueError, "^default_graph: the blank node _:g names no graph", {"default_graph": ox.BlankNode("g")}),
+        (ValueError, "^default_graph: the blank node _:g names no graph", {"default_graph": [ox.NamedNode(other), ox.BlankNode("g")]}),
+        (ValueError, "^named_graphs: the blank node _:g names no graph", {"named_graphs": [ox.BlankNode("g")]}),
+        (TypeError, f"^default_graph: '{other}' is not a NamedNode or DefaultGraph", {"default_graph": other}),
+        (TypeError, "^named_graphs: <DefaultGraph> is not a NamedNode", {"named_graphs": [ox.DefaultGraph()]}),
+        (ValueError, r"^default_graph=\[\] and no named_graphs \(an empty dataset\)", {"default_graph": []}),
+    ]
+    for error, message, dataset in refused:
+        with pytest.raises(error, match=message):
+            remote.query("SELECT ?s WHERE { ?s ?p ?o }", **dataset)
+    with pytest.raises(ValueError, match="DefaultGraph.. is the endpoint's own default graph"):  # a RemoteStore of no graph
+        RemoteStore(endpoint, None).query("SELECT ?s WHERE { ?s ?p ?o }", default_graph=[ox.DefaultGraph(), ox.NamedNode(other)])
+    assert len(proxy.requests) == sent
+
+
+def _rows(solutions) -> list[tuple[str, ...]]:
+    return sorted(tuple(str(row[v]) for v in solutions.variables) for row in solutions)
+
+
 def test_credentials():
     assert parse_auth(None, "T") == {"Authorization": "Bearer T"}
     assert parse_auth(None, None) is None

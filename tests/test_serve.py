@@ -6,7 +6,9 @@ dereferences on the server itself:
 
 - ``live``: read-only, 2 workers, 2 s timeout, 200-row cap, 64 KB request limit;
 - ``strict``: 1 worker (none kept for cheap requests), no waiting line, updates with a bearer
-  token, 400 MB worker memory.
+  token, 400 MB worker memory;
+
+and, for the full-disk tests, one server per test under a file-size limit.
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ from urllib.parse import quote
 import httpx
 import pyoxigraph as ox
 import pytest
-from conftest import EXAMPLES, HKG, REPO, RELEASE_NAME, free_port, invoke, must
+from conftest import EXAMPLES, HKG, REPO, RELEASE_NAME, free_port, invoke, must, versions, writes_limited_to
+from conftest import live as live_version
 from test_serve_units import Listener
 
 from hkg_rdf.iris import IriMinter
@@ -97,8 +100,9 @@ def _extra_triples(base: str) -> str:
     )
 
 
-def start_server(directory: Path, *options: str, more_triples=lambda base: "") -> Server:
-    """A server over the example release, _extra_triples and ``more_triples(base)`` (N-Triples)."""
+def start_server(directory: Path, *options: str, more_triples=lambda base: "", **popen) -> Server:
+    """A server over the example release, _extra_triples and ``more_triples(base)`` (N-Triples);
+    ``popen``: more arguments for the server's Popen."""
     port = free_port()
     base = f"http://127.0.0.1:{port}/resource/"
     store = directory / "store"
@@ -110,7 +114,7 @@ def start_server(directory: Path, *options: str, more_triples=lambda base: "") -
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
         [sys.executable, "-m", "hkg_rdf", "serve", "--store", str(store), "--port", str(port), "--access-log", str(access_log), *options],
-        stdout=subprocess.DEVNULL, stderr=open(stderr, "wb"), cwd=REPO, env=env,
+        stdout=subprocess.DEVNULL, stderr=open(stderr, "wb"), cwd=REPO, env=env, **popen,
     )
     return wait_until_serving(Server(f"http://127.0.0.1:{port}", base, store, process, access_log, stderr))
 
@@ -503,6 +507,33 @@ def test_updates_need_the_token_and_are_atomic(strict):
     assert load.status_code == 403 and "LOAD" in load.text
     bad = httpx.post(strict.url + "/sparql", data={"update": "INSERT DATA { oops }"}, headers={"Authorization": f"Bearer {TOKEN}"})
     assert bad.status_code == 400 and "syntax error" in bad.text
+
+
+SMALL_UPDATE = "INSERT DATA { <http://example.org/a> <http://example.org/b> 1 }"
+BIG_UPDATE = "INSERT { ?a <http://example.org/near> ?b } WHERE { { SELECT ?a ?b WHERE { ?a ?p ?o . ?b ?q ?r } LIMIT 20000 } }"
+
+
+@pytest.mark.parametrize("size, update", [(32 << 10, SMALL_UPDATE), (1 << 20, BIG_UPDATE)])  # the new version cannot be created / the update's writes fail
+def test_a_full_disk_during_an_update_is_507_and_the_live_version_is_still_served(tmp_path, size, update):
+    """The server under a file-size limit, test_store's stand-in for a full disk (the limit holds
+    for its workers too, which apply the update)."""
+    server = start_server(tmp_path, "--allow-update", TOKEN, "--workers", "1", "--no-dump-generation", preexec_fn=writes_limited_to(size))
+    try:
+        count = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+        before, version = server.rows(count), server.get("/health").json()["version"]
+        live_before, versions_before = live_version(server.store), versions(server.store)
+        response = httpx.post(server.url + "/sparql", content=update.encode(), timeout=60,
+                              headers={"Content-Type": "application/sparql-update", "Authorization": f"Bearer {TOKEN}"})
+        assert response.status_code == 507, response.text
+        [line] = response.text.splitlines()
+        assert line.startswith(f"{server.store}: writing the new version failed, so the store is left as it was: ")
+        assert line.endswith("File too large")
+        assert server.rows(count) == before and server.get("/health").json()["version"] == version
+        assert live_version(server.store) == live_before
+        assert versions(server.store) == versions_before  # the half-written version is gone
+    finally:
+        stop_server(server)
+    assert "Traceback" not in server.stderr.read_text()
 
 
 # ---------------------------------------------------------------- service description, VoID, documents, dumps

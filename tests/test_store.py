@@ -8,7 +8,6 @@ import io
 import json
 import os
 import re
-import resource
 import signal
 import subprocess
 import sys
@@ -17,22 +16,13 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO, invoke, must, read_json, run_module, store_triples, write_json
+from conftest import REPO, invoke, live, must, read_json, run_module, store_triples, versions, write_json, writes_limited_to
 
 from hkg_rdf.errors import InputError
 from hkg_rdf.store import open_read_only
 
 HKG = "https://w3id.org/huggingkg/ontology#"
 COUNT_MODELS = "SELECT (COUNT(*) AS ?n) WHERE { ?m a hkg:Model }"
-
-
-def versions(store: Path) -> list[str]:
-    """The version directories of a store (a checkpoint in the making is "v<digits>.tmp" first)."""
-    return sorted(p.name for p in store.iterdir() if p.is_dir() and re.fullmatch(r"v\d+", p.name))
-
-
-def live(store: Path) -> str:
-    return os.readlink(store / "current")
 
 
 def count(store_or_reader, sparql: str = COUNT_MODELS) -> int:
@@ -374,16 +364,6 @@ def test_a_load_failing_midway_leaves_the_previous_content(loaded_store, release
     assert json.loads(invoke("stats", "--store", loaded_store, "--json").stdout)["triples"] == len(before)
 
 
-def _writes_limited_to(size: int):
-    """A ``preexec_fn``: in the child, writing a file past ``size`` bytes fails with EFBIG."""
-
-    def limit() -> None:
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the error, not the signal that would kill the process
-        resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
-
-    return limit
-
-
 @pytest.mark.parametrize("size", [32 << 10, 1 << 20])  # the new version cannot be created / its bulk load fails
 def test_a_full_disk_ends_the_load_in_one_line_and_leaves_the_previous_content(loaded_store, generated_release, size):
     """A file-size limit (RLIMIT_FSIZE) stands in for a full disk: a write past it fails in the
@@ -392,7 +372,7 @@ def test_a_full_disk_ends_the_load_in_one_line_and_leaves_the_previous_content(l
     space left on device"), so the load takes the same path; a real full disk would need a
     mount, hence root. Checked once on a small tmpfs, which ends just as this does."""
     before, live_before, versions_before = store_triples(loaded_store), live(loaded_store), versions(loaded_store)
-    result = run_module("load", generated_release(20_000), "--store", loaded_store, preexec_fn=_writes_limited_to(size))
+    result = run_module("load", generated_release(20_000), "--store", loaded_store, preexec_fn=writes_limited_to(size))
     assert result.returncode == 2, result.stderr
     [line] = result.stderr.splitlines()  # no traceback, nor the resource tracker's warning about a killed conversion
     assert line.startswith(f"error: {loaded_store}: writing the new version failed, so the store is left as it was: ")

@@ -342,7 +342,9 @@ class Server:
                 raise HttpError(503, f"the store is being written: {error.message}", {"Retry-After": "1"}) from None
             if error.kind == "memory":
                 raise HttpError(503, error.message) from None
-            log.error("%s failed: %s", name, error.message)
+            log.error("%s failed: %s", name, error.message)  # the operator's to fix: a full disk, or a bug
+            if error.kind == "storage":  # Insufficient Storage: the update was not applied, the store is as it was
+                raise HttpError(507, error.message) from None
             raise HttpError(500, f"internal error: {error.message}") from None
 
 

@@ -44,7 +44,7 @@ class WorkerDied(Exception):
 
 
 class JobError(Exception):
-    """The job failed in the worker: ``kind`` is 'refused' (with the HTTP ``status``), 'syntax', 'input', 'busy', 'memory' or 'error'."""
+    """The job failed in the worker: ``kind`` is 'refused' (with the HTTP ``status``), 'syntax', 'input', 'busy', 'storage', 'memory' or 'error'."""
 
     def __init__(self, kind: str, message: str, status: int | None = None):
         super().__init__(message)
@@ -140,7 +140,7 @@ def worker_main(conn: Connection, store_dir: str, sandbox: bool, memory_mb: int,
 
 
 def _answer_jobs(conn: Connection, handle: StoreHandle) -> None:
-    from ..errors import InputError
+    from ..errors import InputError, StoreWriteError
     from .policy import ProtocolError
 
     while True:
@@ -154,6 +154,8 @@ def _answer_jobs(conn: Connection, handle: StoreHandle) -> None:
             reply = ("refused", (error.status, error.message))
         except SyntaxError as error:
             reply = ("syntax", str(error))
+        except StoreWriteError as error:  # an update the file system refused: the live version is untouched
+            reply = ("storage", str(error))
         except InputError as error:
             reply = ("busy" if "another load" in error.message else "input", str(error))
         except MemoryError:

@@ -39,4 +39,4 @@ def refused_write(error: BaseException) -> bool:
     full disk or I/O error too (the search index). Anything else is a bug: it keeps its traceback."""
     if isinstance(error, sqlite3.Error):
         return error.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR)
-    return isinstance(error, OSError)
+    return isinstance(error, OSError) and not isinstance(error, (ConnectionError, TimeoutError))  # a fetch, not the disk

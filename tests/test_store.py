@@ -382,6 +382,21 @@ def test_a_full_disk_ends_the_load_in_one_line_and_leaves_the_previous_content(l
     assert store_triples(loaded_store) == before
 
 
+def test_only_the_file_system_refusing_a_write_counts_as_a_full_disk():
+    """A failed write (ENOSPC, EFBIG, SQLite's full disk) names the store as full; a fetch that
+    fails (an update's LOAD of a URL) or a bug is not the disk's fault and keeps its own error."""
+    import errno
+    import sqlite3
+
+    from hkg_rdf.errors import refused_write
+
+    full = sqlite3.OperationalError("database or disk is full")
+    full.sqlite_errorcode = sqlite3.SQLITE_FULL
+    assert refused_write(OSError(errno.ENOSPC, "No space left on device")) and refused_write(OSError(errno.EFBIG, "File too large"))
+    assert refused_write(full)
+    assert not any(refused_write(e) for e in (ConnectionRefusedError(), TimeoutError(), ValueError("a bug")))
+
+
 # ---------------------------------------------------------------- (b) a load killed midway
 
 

@@ -149,8 +149,10 @@ def _node_info(nodes, descriptions, namer: Namer, keep_front_matter: bool) -> tu
             heads[key] = head
         if name not in names.get(key, ()):
             names[key] = (*names.get(key, ()), name)
-    info = {key: (*head, min(_text(name, body) for name in names[key] for body in bodies.get(key, (b"",))))
-            for key, head in heads.items()}
+    info = {}
+    for key, head in heads.items():
+        starts = bodies.pop(key, (b"",))  # each README start held once: as a body, or in a text
+        info[key] = (*head, min(_text(name, body) for name in names[key] for body in starts))
     return info, unterminated & heads.keys()
 
 

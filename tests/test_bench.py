@@ -229,6 +229,38 @@ def test_splits_units():
     assert covered_split(chain[:2], 1, 1, np.random.default_rng(0))[0] == chain[:2]
 
 
+def test_per_user_split_draws_and_cuts_as_one_loop_per_user():
+    """The split, computed on arrays, equals the plain per-user loop it replaced: sort the
+    pairs, draw a permutation of each user's sorted items in user order, hold out the first
+    items of it (rounded half up, one left for training), each part sorted."""
+    import random
+
+    def reference(pairs, ratios, rng):
+        by_user = {}
+        for user, item in sorted(set(pairs)):
+            by_user.setdefault(user, []).append(item)
+        parts = ([], [], [])
+        for user in sorted(by_user):
+            items = by_user[user]
+            order = [items[j] for j in rng.permutation(len(items))]
+            n = len(items)
+            n_test, n_valid = int(n * ratios[2] + 0.5), int(n * ratios[1] + 0.5)
+            while n_test + n_valid > n - 1 and (n_test or n_valid):
+                if n_valid >= n_test and n_valid:
+                    n_valid -= 1
+                else:
+                    n_test -= 1
+            for part, cut in zip(parts, (order[n_test + n_valid:], order[n_test:n_test + n_valid], order[:n_test])):
+                part += [(user, i) for i in sorted(cut)]
+        return parts
+
+    draw = random.Random(3)
+    for seed, ratios in enumerate([(0.8, 0.1, 0.1), (0.5, 0.25, 0.25), (0.6, 0.0, 0.4), (1.0, 0.0, 0.0)] * 5):
+        pairs = [(draw.randrange(40), draw.randrange(60)) for _ in range(draw.randrange(0, 900))]
+        expected = reference(pairs, ratios, np.random.default_rng(seed))
+        assert per_user_split(pairs, ratios, np.random.default_rng(seed)) == expected, (seed, ratios)
+
+
 def test_clean_head_is_the_head_of_clean():
     """The classification text cleans only a prefix of a long README: the same as cleaning it all."""
     import random

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 
 
 def kcore(pairs: list[tuple[str, str]], k: int) -> list[tuple[str, str]]:
@@ -19,26 +19,37 @@ def kcore(pairs: list[tuple[str, str]], k: int) -> list[tuple[str, str]]:
 
 def per_user_split(pairs: list[tuple[int, int]], ratios: tuple[float, float, float], rng) -> tuple[list, list, list]:
     """Split each user's items train/valid/test by the ratios (rounded half up, at least one
-    training item per user); the order within a user is a seeded permutation of its sorted items."""
-    by_user: dict[int, list[int]] = defaultdict(list)
-    for user, item in sorted(set(pairs)):
-        by_user[user].append(item)
-    train, valid, test = [], [], []
-    for user in sorted(by_user):
-        items = by_user[user]
-        order = [items[j] for j in rng.permutation(len(items))]
-        n = len(items)
-        n_test = int(n * ratios[2] + 0.5)
-        n_valid = int(n * ratios[1] + 0.5)
-        while n_test + n_valid > n - 1 and (n_test or n_valid):
-            if n_valid >= n_test and n_valid:
-                n_valid -= 1
-            else:
-                n_test -= 1
-        test += [(user, i) for i in sorted(order[:n_test])]
-        valid += [(user, i) for i in sorted(order[n_test:n_test + n_valid])]
-        train += [(user, i) for i in sorted(order[n_test + n_valid:])]
+    training item per user); the order within a user is a seeded permutation of its sorted items
+    (one ``rng.permutation`` per user, in user order). Each part is sorted by (user, item).
+    Only the permutations are drawn one user at a time: which part each item falls in is
+    array arithmetic on its rank in its user's permutation."""
+    import numpy as np
+
+    distinct = np.unique(np.array(pairs, dtype=np.int64).reshape(-1, 2), axis=0)  # sorted by (user, item)
+    users, items = distinct[:, 0], distinct[:, 1]
+    _, starts, counts = np.unique(users, return_index=True, return_counts=True)
+    held = [_held_out(n, ratios) for n in counts.tolist()]
+    rank = np.empty(len(distinct), dtype=np.int64)  # each pair's place in its user's permutation
+    if len(distinct):
+        order = np.concatenate([rng.permutation(n) for n in counts.tolist()]) + np.repeat(starts, counts)
+        rank[order] = np.arange(len(distinct)) - np.repeat(starts, counts)
+    n_test = np.repeat(np.array([t for t, _ in held], dtype=np.int64), counts)
+    n_valid = np.repeat(np.array([v for _, v in held], dtype=np.int64), counts)
+    chosen = (rank < n_test, (rank >= n_test) & (rank < n_test + n_valid), rank >= n_test + n_valid)
+    test, valid, train = (list(zip(users[c].tolist(), items[c].tolist())) for c in chosen)
     return train, valid, test
+
+
+def _held_out(n: int, ratios: tuple[float, float, float]) -> tuple[int, int]:
+    """(test, valid) item counts of a user with ``n`` items, leaving at least one for training."""
+    n_test = int(n * ratios[2] + 0.5)
+    n_valid = int(n * ratios[1] + 0.5)
+    while n_test + n_valid > n - 1 and (n_test or n_valid):
+        if n_valid >= n_test and n_valid:
+            n_valid -= 1
+        else:
+            n_test -= 1
+    return n_test, n_valid
 
 
 def ordered_split(items: list, ratios: tuple[float, float, float]) -> tuple[list, list, list]:

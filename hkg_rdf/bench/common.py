@@ -34,8 +34,8 @@ def stream(store: ox.Store, name: str, bindings: dict[str, str] | None = None):
     """Run a shipped SELECT and yield its rows as tuples of term values ("" when unbound), in
     the store's order; ``bindings`` (variable -> IRI) are substituted before evaluation
     (SEP-0007). The store writes the rows as SPARQL CSV (exactly the values) into a
-    temporary file, which the csv module reads back: a third of the cost of building a term
-    object per cell in Python, and the memory of one row at a time."""
+    temporary file, read back a line at a time (``_rows``): a third of the cost of building a
+    term object per cell in Python, and the memory of one row at a time."""
     yield from _rows(_serialized(store, name, bindings), name)
 
 

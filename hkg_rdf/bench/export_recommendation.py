@@ -91,11 +91,12 @@ def _likes(rows, namer: Namer, k_core: int) -> tuple[list[str], list[str], list[
         its.append(item_ids.setdefault(i, len(item_ids)))
     user_rank, user_names = _named(user_ids, namer)
     item_rank, item_names = _named(item_ids, namer)
-    u, i = user_rank[np.frombuffer(us, np.int64)], item_rank[np.frombuffer(its, np.int64)]
-    ok = np.array([n.startswith(user_types) for n in user_names], dtype=bool)[u] \
-        & np.array([n.startswith(item_types) for n in item_names], dtype=bool)[i]
-    u, i = np.divmod(np.unique(u[ok] * max(len(item_names), 1) + i[ok]), max(len(item_names), 1))
-    pairs = kcore(list(zip(u.tolist(), i.tolist())), k_core)
+    user, item = user_rank[np.frombuffer(us, np.int64)], item_rank[np.frombuffer(its, np.int64)]
+    ok = np.array([n.startswith(user_types) for n in user_names], dtype=bool)[user] \
+        & np.array([n.startswith(item_types) for n in item_names], dtype=bool)[item]
+    width = max(len(item_names), 1)
+    user, item = np.divmod(np.unique(user[ok] * width + item[ok]), width)
+    pairs = kcore(list(zip(user.tolist(), item.tolist())), k_core)
     kept_users, kept_items = sorted({u for u, _ in pairs}), sorted({i for _, i in pairs})
     uid, iid = {u: n for n, u in enumerate(kept_users)}, {i: n for n, i in enumerate(kept_items)}
     return [user_names[u] for u in kept_users], [item_names[i] for i in kept_items], [(uid[u], iid[i]) for u, i in pairs]

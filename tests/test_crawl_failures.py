@@ -8,7 +8,9 @@ crawler's modules live:
 * a rerun with other options than the unfinished crawl's: exit 2 naming the checkpoint, the
   checkpoint left as it was; ``--restart`` with the new options crawls afresh;
 * a full disk while ``--store`` loads the crawl: exit 2, one line naming the store, which keeps
-  its live version and no half-written one.
+  its live version and no half-written one;
+* a full disk while the crawl writes its checkpoint: exit 2, one line naming the checkpoint; the
+  rerun resumes from it and gives the release an uninterrupted crawl gives.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -140,3 +143,30 @@ def test_a_full_disk_while_loading_into_the_store_ends_in_one_line_and_leaves_th
     assert live(loaded_store) == live_before
     assert versions(loaded_store) == versions_before  # the half-written version is gone
     assert store_triples(loaded_store) == before
+
+
+def test_a_full_disk_while_writing_the_checkpoint_ends_in_one_line_and_the_rerun_resumes(tmp_path, reference):
+    """A 1 MB file-size limit: the checkpoint's write-ahead log is past it part way through the
+    crawl (some listing pages and tasks are committed, not all). The refused transaction is
+    rolled back, so the rerun without the limit continues from what was committed."""
+    out = tmp_path / "crawl"
+    with FakeHub(page_size=1) as hub:
+        full = run_crawl(hub, out, preexec_fn=writes_limited_to(1_000_000))
+        assert full.returncode == EXIT_INPUT, full.stderr
+        assert "Traceback" not in full.stderr
+        error = full.stderr.splitlines()[-1]
+        assert error.startswith(f"error: {out / CHECKPOINT}: cannot write it (")
+        assert error.endswith("the crawl can be resumed from its checkpoint: make room and rerun the same command")
+        assert not (out / MANIFEST).exists()
+        db = sqlite3.connect(out / CHECKPOINT)
+        committed = {request_target(url) for (url,) in db.execute("SELECT url FROM pages")}
+        db.close()
+        assert committed, "no listing page was committed before the disk was full"
+        seen = len(hub.state.log)
+        resumed = run_crawl(hub, out)
+        assert resumed.returncode == 0, resumed.stderr
+        again = {request_target(e.path) for e in hub.state.log[seen:]}
+    assert not committed & again, "listing pages committed before the disk was full were fetched again"
+    assert release_files(out) == reference
+    manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    assert manifest["requests"]["runs"] == 2 and manifest["errors"]["count"] == 0

@@ -69,7 +69,10 @@ class _Transaction:
         return self.db
 
     def __exit__(self, kind, value, tb) -> None:
-        self.db.execute("COMMIT" if kind is None else "ROLLBACK")
+        if kind is None:
+            self.db.execute("COMMIT")
+        elif self.db.in_transaction:  # SQLite may have rolled back already (a full disk): keep that error, not ROLLBACK's
+            self.db.execute("ROLLBACK")
 
 
 def iter_checkpoint_pages(out: Path):

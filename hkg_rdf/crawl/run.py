@@ -21,14 +21,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..errors import InputError
+from ..errors import InputError, refused_write
 from ..report import Report
 from . import baseline
 from .checkpoint import CHECKPOINT, FAILED, SCHEMA_VERSION, Checkpoint
@@ -95,6 +97,13 @@ def crawl(options: Options, store: Path | None = None, base_iri: str | None = No
             load_snapshot(store, out / manifest["release"], manifest, base_iri, report)
         return Result(manifest, out / manifest["release"], report, resumed_complete=True)
 
+    with _refused_writes_reported(out):
+        return _crawl(options, out, store, base_iri, echo)
+
+
+def _crawl(options: Options, out: Path, store: Path | None, base_iri: str, echo: Callable[[str], None]) -> Result:
+    """The crawl proper, once ``out`` is there and no complete crawl is in it."""
+    manifest_path = out / MANIFEST
     cp = Checkpoint(out / CHECKPOINT)
     try:
         params = options.params()
@@ -102,12 +111,13 @@ def crawl(options: Options, store: Path | None = None, base_iri: str | None = No
         if stored is not None and cp.get("schema") != SCHEMA_VERSION:
             raise InputError(str(out / CHECKPOINT), "a checkpoint of an older hkg-rdf crawl is here; use another --out, or --restart")
         if stored is None:
-            cp.put("schema", SCHEMA_VERSION)
-            started = datetime.now(timezone.utc)
-            cp.put("params", params)
-            cp.put("started", hub_time(started))
-            cp.put("stamp", started.strftime("%Y%m%d%H%M%S"))
-            cp.put("runs", 0)
+            with cp.transaction():  # all or none, so a rerun after a refused write finds no params without a stamp
+                cp.put("schema", SCHEMA_VERSION)
+                started = datetime.now(timezone.utc)
+                cp.put("params", params)
+                cp.put("started", hub_time(started))
+                cp.put("stamp", started.strftime("%Y%m%d%H%M%S"))
+                cp.put("runs", 0)
         elif stored != params:
             raise InputError(str(out / CHECKPOINT), f"a crawl with other options is in progress here ({stored}); use the same options, another --out, or --restart")
         cp.put("runs", cp.get("runs", 0) + 1)
@@ -148,6 +158,25 @@ def crawl(options: Options, store: Path | None = None, base_iri: str | None = No
         return Result(manifest, release, report)
     finally:
         cp.close()
+
+
+@contextmanager
+def _refused_writes_reported(out: Path) -> Iterator[None]:
+    """A write the file system refuses (a full disk) as the one-line InputError the CLI reports
+    (exit 2), not a traceback. Nothing finished is lost: every checkpoint write is one transaction
+    (rolled back, or never committed, when refused), and the release and manifest are written
+    aside and renamed, so the same command, rerun, resumes."""
+    try:
+        yield
+    except Exception as error:
+        if not refused_write(error):
+            raise
+        if isinstance(error, sqlite3.Error):
+            file, reason = out / CHECKPOINT, str(error)
+        else:  # an OSError: it names the file unless a write to an open one failed
+            file, reason = error.filename or out, error.strerror or str(error)
+        raise InputError(str(file), f"cannot write it ({reason}); the crawl can be resumed from its checkpoint: "
+                                    "make room and rerun the same command") from error
 
 
 class CrawlIncomplete(Exception):

@@ -33,6 +33,7 @@ from urllib.parse import urlencode
 
 from tqdm import tqdm
 
+from ..errors import refused_write
 from . import rules
 from .checkpoint import DONE, FAILED, GONE, PENDING, Checkpoint
 from .client import Gone, Hub, TooLarge, Unreadable
@@ -56,6 +57,12 @@ class _Bars:
     def close(self) -> None:
         for bar in self.bars.values():
             bar.close()
+
+
+def _checkpoint_refused(error: BaseException) -> bool:
+    """A checkpoint write the disk refused: not the task's or listing's fault, so it stops the
+    crawl (``run`` reports it) instead of failing them, which would record the disk as the Hub's."""
+    return isinstance(error, sqlite3.Error) and refused_write(error)
 
 
 def _traceback(error: BaseException) -> str:
@@ -350,6 +357,8 @@ class Crawler:
         try:
             self._apply_page(kind, url, future.result())
         except Exception as error:  # one listing stops for this run; the rest goes on
+            if _checkpoint_refused(error):
+                raise
             stalled.add(kind)
             self.cp.put(f"list-error:{kind}", _traceback(error))
             tqdm.write(f"error: listing {kind}s stopped: {error}", file=sys.stderr)
@@ -366,6 +375,8 @@ class Crawler:
         try:
             self._record(kind, key, found, DONE, None)
         except Exception as error:  # a record that cannot be applied fails its task only
+            if _checkpoint_refused(error):
+                raise
             self._fail(kind, key, error)
 
     def _record(self, kind: str, key: str, found: Found, state: int, note: str | None) -> None:

@@ -1,9 +1,10 @@
 """The ``hkg-rdf`` command line: convert, load, validate, query, dump, export, stats, bench.
 
 Exit codes: 0 success (for validate: conforms), 1 validation found violations,
-2 unusable input (the message names file, record and field; nothing is written), or a store
-the file system would not let a load (or ``crawl --store``) write (a full disk: the message
-names the store, which is left as it was).
+2 unusable input (the message names file, record and field; nothing is written), or a write
+the file system refused (a full disk): to a store by a load or ``crawl --store`` (the message
+names the store, which is left as it was), or to a crawl's checkpoint or release (it names the
+file; the same command, rerun, resumes).
 """
 
 from __future__ import annotations

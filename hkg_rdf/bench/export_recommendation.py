@@ -89,8 +89,8 @@ def _likes(rows, namer: Namer, k_core: int) -> tuple[list[str], list[str], list[
     for u, i in rows:
         us.append(user_ids.setdefault(u, len(user_ids)))
         its.append(item_ids.setdefault(i, len(item_ids)))
-    user_rank, user_names = _named(user_ids, namer)
-    item_rank, item_names = _named(item_ids, namer)
+    user_rank, user_names, _ = _named(user_ids, namer)
+    item_rank, item_names, _ = _named(item_ids, namer)
     user, item = user_rank[np.frombuffer(us, np.int64)], item_rank[np.frombuffer(its, np.int64)]
     ok = np.array([n.startswith(user_types) for n in user_names], dtype=bool)[user] \
         & np.array([n.startswith(item_types) for n in item_names], dtype=bool)[item]
@@ -103,15 +103,16 @@ def _likes(rows, namer: Namer, k_core: int) -> tuple[list[str], list[str], list[
 
 
 def _named(ids: dict[str, int], namer: Namer, extra: list[str] = ()):
-    """(rank, names): the IRIs of ``ids`` (numbered as first seen) named once each, the names
-    and ``extra`` sorted, and rank[number] the position of that IRI's name (IRIs naming one
-    entity share it)."""
+    """(rank, names, extra_rank): the IRIs of ``ids`` (numbered as first seen) named once
+    each, the names and ``extra`` sorted, rank[number] the position of that IRI's name (IRIs
+    naming one entity share it) and extra_rank the positions of ``extra``."""
     import numpy as np
 
     names = [namer.entity(iri) for iri in ids]
     ordered = sorted({*names, *extra})
     position = {name: n for n, name in enumerate(ordered)}
-    return np.fromiter((position[n] for n in names), dtype=np.int64, count=len(names)), ordered
+    rank = np.fromiter((position[n] for n in names), dtype=np.int64, count=len(names))
+    return rank, ordered, np.fromiter((position[n] for n in extra), dtype=np.int64, count=len(extra))
 
 
 def export(store, out: Path, namer: Namer, seed: int, ratios: tuple[float, float, float], k_core: int) -> dict:
@@ -191,7 +192,7 @@ class _Graph:
                 head(number(h, len(entities)))
                 prop(properties.setdefault(r, len(properties)))
                 tail(number(t, len(entities)))
-        rank, names = _named(entities, namer, items)
+        rank, names, item_rank = _named(entities, namer, items)
         relations = sorted({Namer.relation(r) for r in properties})
         relation_rank = np.array([relations.index(Namer.relation(r)) for r in properties], dtype=np.int64)
         width, height = max(len(names), 1), max(len(relations), 1)
@@ -199,8 +200,7 @@ class _Graph:
                          + rank[np.frombuffer(tails, np.int64)])
         hr, t = np.divmod(keys, width)
         h, r = np.divmod(hr, height)
-        position = {name: n for n, name in enumerate(names)}
-        return cls(names, relations, np.array([position[i] for i in items], dtype=np.int64), h, r, t)
+        return cls(names, relations, item_rank, h, r, t)
 
     def pairs(self, prop: str) -> list[tuple[str, str]]:
         """(head, tail) names of the triples of one property."""

@@ -31,8 +31,8 @@ def per_user_split(pairs: list[tuple[int, int]], ratios: tuple[float, float, flo
     held = [_held_out(n, ratios) for n in counts.tolist()]
     rank = np.empty(len(distinct), dtype=np.int64)  # each pair's place in its user's permutation
     if len(distinct):
-        order = np.concatenate([rng.permutation(n) for n in counts.tolist()]) + np.repeat(starts, counts)
-        rank[order] = np.arange(len(distinct)) - np.repeat(starts, counts)
+        start = np.repeat(starts, counts)  # each pair's user's first pair
+        rank[np.concatenate([rng.permutation(n) for n in counts.tolist()]) + start] = np.arange(len(distinct)) - start
     n_test = np.repeat(np.array([t for t, _ in held], dtype=np.int64), counts)
     n_valid = np.repeat(np.array([v for _, v in held], dtype=np.int64), counts)
     chosen = (rank < n_test, (rank >= n_test) & (rank < n_test + n_valid), rank >= n_test + n_valid)

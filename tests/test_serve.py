@@ -466,10 +466,12 @@ def test_etag_and_304(live):
     assert json_tag != live.get("/data/model/meta-llama/Llama-3.1-8B", headers={"Accept": "text/turtle"}).headers["etag"]
 
 
-def test_gzip(live):
-    plain = httpx.get(live.url + "/sparql", params={"query": "SELECT * WHERE { ?s ?p ?o }"}, headers={"Accept-Encoding": "identity"})
-    assert "content-encoding" not in plain.headers
-    with httpx.stream("GET", live.url + "/sparql", params={"query": "SELECT * WHERE { ?s ?p ?o }"}, headers={"Accept-Encoding": "gzip"}) as response:
+@pytest.mark.parametrize("path, params", [("/sparql", {"query": "SELECT * WHERE { ?s ?p ?o }"}), ("/page/model/meta-llama/Llama-3.1-8B", {})],
+                         ids=["middleware", "entity-page-from-the-worker"])
+def test_gzip(live, path, params):
+    plain = httpx.get(live.url + path, params=params, headers={"Accept-Encoding": "identity"})
+    assert plain.status_code == 200 and "content-encoding" not in plain.headers
+    with httpx.stream("GET", live.url + path, params=params, headers={"Accept-Encoding": "gzip"}) as response:
         raw = b"".join(response.iter_raw())
         assert response.headers["content-encoding"] == "gzip" and "accept-encoding" in response.headers["vary"].lower()
     assert gzip.decompress(raw) == plain.content and len(raw) < len(plain.content) / 3

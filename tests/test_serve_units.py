@@ -427,3 +427,30 @@ def test_no_seccomp_filter_where_it_is_not_supported_and_the_caller_is_told(mach
     installed, socket_call = results.get(timeout=60)
     child.join(10)
     assert installed is False and socket_call == "allowed"
+
+
+# ---------------------------------------------------------------- entity pages' links in
+
+
+def test_links_in_read_from_the_index_equal_what_sparql_counts_and_orders(monkeypatch):
+    """describe() reads an entity's few links in from the index; past SCANNED_LINKS_IN it asks
+    SPARQL. Both give the same counts, order (blank nodes first, IRIs by code point: "a" before
+    "a!", which their N-Triples forms would swap) and pages."""
+    from hkg_rdf.serve import pages
+
+    base, hkg = "https://example.org/r/", "https://w3id.org/huggingkg/ontology#"
+    node, likes, contains = ox.NamedNode(base + "model/x"), ox.NamedNode(hkg + "likes"), ox.NamedNode(hkg + "contains")
+    store = ox.Store()
+    store.add(ox.Quad(node, ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"), ox.NamedNode(hkg + "Model")))
+    for name in ("user/b", "user/a!", "user/a", "user/é", "user/Z", "user/a/b"):
+        store.add(ox.Quad(ox.NamedNode(base + name), likes, node))
+    for blank in ("b2", "b1"):
+        store.add(ox.Quad(ox.BlankNode(blank), contains, node))
+    store.add(ox.Quad(ox.NamedNode(base + "collection/c"), contains, node))
+    for page in (None, ("in", likes.value, 0), ("in", likes.value, 2), ("in", contains.value, 1)):
+        scanned = pages.describe(store, node.value, base, per_property=2, page=page)
+        monkeypatch.setattr(pages, "SCANNED_LINKS_IN", 0)
+        counted = pages.describe(store, node.value, base, per_property=2, page=page)
+        monkeypatch.undo()
+        assert scanned == counted
+        assert [g["count"] for g in scanned["links_in"]] == [3, 6]

@@ -30,7 +30,6 @@ from email.utils import formatdate
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, urlencode
 
-import jinja2
 import pyoxigraph as ox
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -45,7 +44,7 @@ from ..iris import DEFAULT_BASE_IRI, IriMinter, decode_id
 from ..store import live_path
 from ..vocab import MAPPING_FILE, ONTOLOGY_FILE, ONTOLOGY_IRI, SHAPES_FILE, data_path, vocabulary
 from . import negotiation as media
-from . import pages, search_page, void
+from . import pages, rendering, search_page, void
 from .limits import MIN_RATE, BodyResponse, ClientGone, ClientLimits, client_of, unless_client_leaves
 from .policy import check_shape
 from .sparql import MAX_ROWS_HEADER, TRUNCATED_HEADER, ProtocolError, query_form, read_operation, result_kind
@@ -119,23 +118,8 @@ def _code_digest() -> str:
     return digest.hexdigest()[:16]
 
 
-def _safe_href(value: str) -> str | None:
-    return value if value.startswith(("http://", "https://", "/")) and not value.startswith("//") else None
-
-
-class _Templates(jinja2.Environment):
-    """Jinja, looking ``x.name`` up as a key first when ``x`` is a dict: the pages' facts are
-    plain dicts, and Jinja's attribute-first lookup raised and caught an AttributeError for
-    every one of them (a fifth of an entity page's rendering)."""
-
-    def getattr(self, obj: object, attribute: str) -> object:
-        if type(obj) is dict and attribute in obj:
-            return obj[attribute]
-        return super().getattr(obj, attribute)
-
-
 class Server:
-    """The state behind the routes: worker pools, base IRI, statistics, dumps, templates."""
+    """The state behind the routes: worker pools, base IRI, statistics, dumps."""
 
     def __init__(self, config: ServeConfig):
         self.config = config
@@ -161,10 +145,6 @@ class Server:
         self._dump_version: str | None = None
         self._checksums: dict[tuple[str, int, float], str] = {}
         self.dumps_dir = Path(config.dumps_dir) if config.dumps_dir else (None if self.remote else self.store_dir / "dumps")
-        self.templates = _Templates(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, trim_blocks=True, lstrip_blocks=True)
-        self.templates.filters["safe_href"] = _safe_href
-        self.templates.filters["curie"] = pages.curie
-        self.templates.globals["hub_url"] = pages.hub_url
         self.examples = self._examples()
         self.finder = search_page.Finder(None if self.remote else self.store_dir)
 
@@ -217,7 +197,10 @@ class Server:
         return None
 
     def html(self, template: str, status: int = 200, headers: dict[str, str] | None = None, **context) -> Response:
-        body = self.templates.get_template(template).render(**context)
+        return self.html_response(rendering.render(template, **context), status, headers)
+
+    @staticmethod
+    def html_response(body: str | bytes, status: int = 200, headers: dict[str, str] | None = None) -> Response:
         return Response(body, status_code=status, media_type="text/html; charset=utf-8", headers={"Content-Security-Policy": HTML_CSP, **(headers or {})})
 
     def rdf_response(self, request: Request, triples: list, media_type: str, title: str, etag: str | None = None, extra: dict[str, str] | None = None, html_context: dict | None = None) -> Response:
@@ -229,7 +212,7 @@ class Server:
             for t in triples:
                 entry = subjects.setdefault(str(t.subject), {"subject": pages.term_view(t.subject, self.minter), "properties": {}})
                 entry["properties"].setdefault(t.predicate.value, []).append(pages.term_view(t.object, self.minter))
-            return self.html("rdf.html", headers=headers, title=title, subjects=list(subjects.values()), alternates=_alternates(request.url.path), **(html_context or {}))
+            return self.html("rdf.html", headers=headers, title=title, subjects=list(subjects.values()), alternates=rendering.alternates(request.url.path), **(html_context or {}))
         return Response(_serialize(triples, media_type), media_type=_with_charset(media_type), headers=headers)
 
     def _examples(self) -> list[dict]:
@@ -381,10 +364,6 @@ def _serialize(triples: list, media_type: str) -> bytes:
     from .sparql import write_graph
 
     return write_graph(triples, media_type)
-
-
-def _alternates(path: str) -> list[dict]:
-    return [{"label": name, "href": f"{path}?format={name}", "type": mt} for name, mt in (("ttl", media.TURTLE), ("nt", media.NTRIPLES), ("jsonld", media.JSONLD), ("rdf", media.RDFXML))]
 
 
 def _raw_path(request: Request) -> str:
@@ -585,19 +564,17 @@ def create_app(config: ServeConfig) -> Starlette:
             etag = server.etag(request, "page")
             if (cached := server.not_modified(request, etag, vary=None, exists=False)) is not None:  # "*": once it is known to exist
                 return cached
-            facts = await server.job("describe", iri=iri, base_iri=server.minter.base, **pages.paging(request.query_params))
-            if not facts["exists"]:
+            gzipped = "gzip" in request.headers.get("accept-encoding", "")  # as the GZip middleware decides
+            page = await server.job("entity_page", iri=iri, base_iri=server.minter.base, segment=segment, entity_id=entity_id, gzipped=gzipped,
+                                    **pages.paging(request.query_params))
+            if not page["exists"]:
                 raise HttpError(404, f"the graph says nothing about {iri}")
             if (cached := server.not_modified(request, etag, vary=None)) is not None:
                 return cached
-            data = pages.data_path_of(segment, entity_id)
-            return server.html(
-                "entity.html", headers={"ETag": etag, "Cache-Control": "no-cache", "Link": f'<{data}>; rel="alternate"; type="text/turtle"'},
-                title=f"{segment} {entity_id}", iri=iri, segment=segment, entity_id=entity_id, facts=facts,
-                hub=pages.hub_url(segment, entity_id), data=data, alternates=_alternates(data),
-                query_href={"in": lambda prop: "/?" + urlencode({"query": f"SELECT ?s WHERE {{\n  ?s <{prop}> <{iri}> .\n}}"}),
-                            "out": lambda prop: "/?" + urlencode({"query": f"SELECT ?o WHERE {{\n  <{iri}> <{prop}> ?o .\n}}"})},
-            )
+            headers = {"ETag": etag, "Cache-Control": "no-cache", "Link": f'<{page["data"]}>; rel="alternate"; type="text/turtle"', "Vary": "Accept-Encoding"}
+            if page["encoding"]:
+                headers["Content-Encoding"] = page["encoding"]
+            return server.html_response(page["body"], headers=headers)
         except HttpError as error:
             return _error_response(request, server, error.status, error.message, error.headers)
 

@@ -1,23 +1,23 @@
 """Entity descriptions for linked-data pages: what an entity says, what points at it, its lineage.
 
-:func:`describe` (run in a worker) gathers the facts for an entity's HTML page, bounded: at most
-``per_property`` links shown per property and direction (with the full count), literals cut for
-display at ``text_limit`` characters, lineage explored breadth-first up to ``lineage_limit``
-steps. :func:`entity_document` (also in a worker) writes the entity's RDF description (its own
+:func:`entity_page` (run in a worker) renders an entity's HTML page from what :func:`describe`
+gathers, bounded: at most ``per_property`` links shown per property and direction (with the full
+count), literals cut for display at ``text_limit`` characters, lineage explored breadth-first up
+to ``lineage_limit`` steps. :func:`entity_document` (also in a worker) writes the entity's RDF description (its own
 triples and the triples pointing at it) in a negotiated format.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from functools import cache
-from urllib.parse import quote
+from functools import cache, lru_cache
+from urllib.parse import quote, urlencode
 
 import pyoxigraph as ox
 
 from ..iris import IriMinter
 from ..vocab import PREFIXES, RDF_TYPE, RDFS, XSD_STRING, data_path, vocabulary, ONTOLOGY_FILE
-from . import cards, sparql
+from . import cards, rendering, sparql
 from .lineage import picture
 
 FOAF = "http://xmlns.com/foaf/0.1/"
@@ -90,6 +90,7 @@ DISPLAY_PREFIXES = {
 }
 
 
+@lru_cache(maxsize=65536)
 def curie(iri: str) -> str:
     for prefix, namespace in DISPLAY_PREFIXES.items():
         if iri.startswith(namespace) and len(iri) > len(namespace):
@@ -121,7 +122,9 @@ def term_view(term: object, minter: IriMinter, text_limit: int = 5000) -> dict:
     return {"kind": "literal", "value": str(term), "length": len(str(term)), "cut": False}
 
 
+@lru_cache(maxsize=65536)
 def property_view(iri: str) -> dict:
+    """A property as the templates show it (shared between pages: never changed)."""
     entry = ontology_terms().get(iri, {})
     href = "/ontology#" + iri.rsplit("#", 1)[1] if iri in ontology_terms() and "#" in iri else iri
     return {"iri": iri, "href": href, "curie": curie(iri), "label": entry.get("label") or curie(iri), "comment": entry.get("comment")}
@@ -166,6 +169,34 @@ def _edges(store: ox.Store, frontier: list[str], props: dict[str, str], up: bool
                 yield node, prop, quad.object if up else quad.subject
 
 
+#: Links in that describe() reads from the index itself; an entity with more is counted by SPARQL.
+SCANNED_LINKS_IN = 2000
+
+
+def _links_in(store: ox.Store, node: ox.NamedNode, offset, per_property: int) -> Iterator[tuple[str, int, int, list]]:
+    """(property, count, offset, the subjects shown from ``offset(property)`` on) of the links into ``node``, by property IRI.
+
+    Most entities have a few links in: one index scan gives them all, ordered as SPARQL's
+    ``ORDER BY`` orders subjects (blank nodes first, then IRIs by code point), without parsing
+    and planning a query per property. Past SCANNED_LINKS_IN, Oxigraph counts and pages them."""
+    by_property: dict[str, list] = {}
+    for number, quad in enumerate(store.quads_for_pattern(None, None, node, ox.DefaultGraph())):
+        if number == SCANNED_LINKS_IN:
+            break
+        by_property.setdefault(quad.predicate.value, []).append(quad.subject)
+    else:
+        for p in sorted(by_property):
+            subjects = sorted(by_property[p], key=lambda s: (isinstance(s, ox.NamedNode), s.value))
+            start = offset(p)
+            yield p, len(subjects), start, subjects[start:start + per_property]
+        return
+    iri = node.value
+    for solution in store.query(f"SELECT ?p (COUNT(*) AS ?n) WHERE {{ ?s ?p <{iri}> }} GROUP BY ?p ORDER BY ?p"):
+        p, start = solution["p"].value, offset(solution["p"].value)
+        subjects = [s["s"] for s in store.query(f"SELECT ?s WHERE {{ ?s <{p}> <{iri}> }} ORDER BY ?s OFFSET {start} LIMIT {per_property}")]
+        yield p, int(solution["n"].value), start, subjects
+
+
 def paging(params) -> dict:
     """describe()'s arguments for one list paged on (``?in=PROPERTY&from=N`` or ``?out=...``)."""
     for direction in ("in", "out"):
@@ -202,16 +233,15 @@ def describe(store: ox.Store, iri: str, base_iri: str, per_property: int = 50, l
         elif isinstance(o, ox.Literal):
             attributes.setdefault(p, []).append(term_view(o, minter, text_limit))
         else:
-            group = links_out.setdefault(p, {"property": property_view(p), "count": 0, "items": [], "offset": offset("out", p)})
+            group = links_out.get(p)
+            if group is None:
+                group = links_out[p] = {"property": property_view(p), "count": 0, "items": [], "offset": offset("out", p)}
             group["count"] += 1
             if group["offset"] < group["count"] <= group["offset"] + per_property:
                 group["items"].append(term_view(o, minter))
     links_in = {}
-    for solution in store.query(f"SELECT ?p (COUNT(*) AS ?n) WHERE {{ ?s ?p <{iri}> }} GROUP BY ?p ORDER BY ?p"):
-        p = solution["p"].value
-        start = offset("in", p)
-        items = [term_view(s["s"], minter) for s in store.query(f"SELECT ?s WHERE {{ ?s <{p}> <{iri}> }} ORDER BY ?s OFFSET {start} LIMIT {per_property}")]
-        links_in[p] = {"property": property_view(p), "count": int(solution["n"].value), "items": items, "offset": start}
+    for p, count, start, subjects in _links_in(store, node, lambda p: offset("in", p), per_property):
+        links_in[p] = {"property": property_view(p), "count": count, "items": [term_view(s, minter) for s in subjects], "offset": start}
     lineage = None
     props = lineage_properties()
     if any(p in props for p in links_out) or any(p in props for p in links_in):
@@ -252,3 +282,19 @@ def entity_document(store: ox.Store, iri: str, document: str, media_type: str, m
     if not found:
         return {"exists": False}
     return {"exists": True, "truncated": truncated, "body": sparql.write_graph(triples, media_type, truncated)}
+
+
+def entity_page(store: ox.Store, iri: str, base_iri: str, segment: str, entity_id: str, gzipped: bool, page: tuple[str, str, int] | None = None) -> dict:
+    """The entity's HTML page, rendered here in the worker; ``body`` gzipped if ``gzipped`` (and not tiny)."""
+    facts = describe(store, iri, base_iri, page=page)
+    if not facts["exists"]:
+        return {"exists": False}
+    data = data_path_of(segment, entity_id)
+    html = rendering.render(
+        "entity.html", title=f"{segment} {entity_id}", iri=iri, segment=segment, entity_id=entity_id, facts=facts,
+        hub=hub_url(segment, entity_id), data=data, alternates=rendering.alternates(data),
+        query_href={"in": lambda prop: "/?" + urlencode({"query": f"SELECT ?s WHERE {{\n  ?s <{prop}> <{iri}> .\n}}"}),
+                    "out": lambda prop: "/?" + urlencode({"query": f"SELECT ?o WHERE {{\n  <{iri}> <{prop}> ?o .\n}}"})},
+    )
+    body, encoding = rendering.encoded(html, gzipped)
+    return {"exists": True, "body": body, "encoding": encoding, "data": data}

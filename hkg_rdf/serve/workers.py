@@ -104,7 +104,7 @@ def _job(name: str):
     return {
         "query": lambda handle, **kw: sparql.run_query(handle.get(), **kw, strict=handle.remote is not None),
         "update": lambda handle, **kw: sparql.run_update(handle.store_dir, **kw),
-        "describe": lambda handle, **kw: pages.describe(handle.get(), **kw),
+        "entity_page": lambda handle, **kw: pages.entity_page(handle.get(), **kw),
         "entity_document": lambda handle, **kw: pages.entity_document(handle.get(), **kw),
         "info": lambda handle, **kw: void.store_info(handle.get(), handle.version, **kw),
         "statistics": lambda handle, **kw: void_statistics(handle.get(), handle.path, **kw),

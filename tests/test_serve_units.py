@@ -454,3 +454,42 @@ def test_links_in_read_from_the_index_equal_what_sparql_counts_and_orders(monkey
         monkeypatch.undo()
         assert scanned == counted
         assert [g["count"] for g in scanned["links_in"]] == [3, 6]
+
+
+# ---------------------------------------------------------------- the worker pool's lanes
+
+
+def test_cheap_jobs_run_at_most_cheap_at_once_together_and_queries_beside_them(example_store):
+    """Three idle workers, cheap_at_once=1: three cheap jobs run one after another (more at once
+    on fewer CPUs only cost CPU), while a query in its own lane runs beside them."""
+    import asyncio
+
+    from hkg_rdf.serve.workers import Pool
+
+    slow = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?b ?f . FILTER(?a != ?d) }"  # about a second
+    job = {"text": slow, "default_graphs": [], "named_graphs": [], "max_rows": 10, "endpoint": "http://127.0.0.1/sparql",
+           "media_types": {"solutions": "application/sparql-results+json", "boolean": None, "graph": None}}
+
+    async def run() -> tuple[list[int], list[int]]:
+        pool = Pool("test", example_store, size=1, max_queue=10, sandbox=False, reserved=2, cheap_at_once=1)
+        await pool.start()
+        cheap, busy = [], []
+
+        async def watch() -> None:
+            while True:
+                cheap.append(pool.running["cheap"])
+                busy.append(pool.busy)
+                await asyncio.sleep(0.002)
+
+        watcher = asyncio.ensure_future(watch())
+        try:
+            results = await asyncio.gather(*(pool.run("query", timeout=60, lane="cheap", **job) for _ in range(3)),
+                                           pool.run("query", timeout=60, lane="query", **job))
+            assert len({r.body for r in results}) == 1
+        finally:
+            watcher.cancel()
+            await pool.close()
+        return cheap, busy
+
+    cheap, busy = asyncio.run(run())
+    assert max(cheap) == 1 and max(busy) == 2

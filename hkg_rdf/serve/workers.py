@@ -23,7 +23,7 @@ import resource
 import signal
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -223,14 +223,16 @@ class Pool:
     (entity pages, documents, queries in their first seconds). A job starts in the lane it is
     given. A cheap job still running after ``promote_after`` seconds becomes heavy, if a heavy
     place is free (its worker is reniced so that cheap work keeps the CPU first), else it is
-    stopped (:class:`Overloaded`). A freed worker goes to a waiting cheap job first. Each lane
+    stopped (:class:`Overloaded`). At most ``cheap_at_once`` cheap jobs run at once (default: one
+    per CPU): they are short and CPU-bound, and four page jobs on two CPUs took a third more CPU
+    each (caches) for no more pages per second. A freed worker goes to a waiting cheap job first. Each lane
     has a waiting line of at most ``max_queue`` jobs; past it, or after waiting too long, a job
     is refused with :class:`Overloaded` (503). ``spare`` workers are kept started, so that a
     killed worker is replaced at once (starting one takes a second or more of CPU).
     """
 
     def __init__(self, name: str, store_dir: Path, size: int, max_queue: int, sandbox: bool = True, memory_mb: int = 0, nice: int = 0,
-                 remote: dict | None = None, reserved: int = 0, heavy_nice: int = 10, spare: int = 0):
+                 remote: dict | None = None, reserved: int = 0, heavy_nice: int = 10, spare: int = 0, cheap_at_once: int | None = None):
         self.name, self.store_dir, self.size, self.max_queue = name, store_dir, max(1, size), max(0, max_queue)
         self.reserved, self.heavy_nice, self.spare = max(0, reserved), min(19, nice + heavy_nice), max(0, spare)
         self.remote = remote
@@ -243,10 +245,20 @@ class Pool:
         self._spares: list[_Worker] = []  # started and ready, to replace a killed worker at once
         self._waiting: dict[str, deque[asyncio.Future]] = {lane: deque() for lane in LANES}
         self._all: set[_Worker] = set()
-        self.heavy = 0  # workers running a heavy job
+        self.running: Counter[str] = Counter()  # jobs running, by lane
+        self.limits = {"heavy": self.size, "cheap": max(1, cheap_at_once or os.cpu_count() or 1)}  # lanes with a bound
         self._started = 0
         self._closed = False
         self._tasks: set[asyncio.Task] = set()
+
+    @property
+    def heavy(self) -> int:
+        """Workers running a heavy job."""
+        return self.running["heavy"]
+
+    def _has_place(self, lane: str) -> bool:
+        limit = self.limits.get(lane)
+        return limit is None or self.running[lane] < limit
 
     @property
     def busy(self) -> int:
@@ -306,15 +318,14 @@ class Pool:
         self._hand_out()
 
     def _hand_out(self) -> None:
-        """Give idle workers to waiting jobs in the order of LANES, heavy ones only while a heavy place is free."""
+        """Give idle workers to waiting jobs in the order of LANES, each lane's only while it has a place."""
         while self._idle:
             for lane in LANES:
                 line = self._waiting[lane]
                 while line and line[0].done():  # given up waiting
                     line.popleft()
-                if line and (lane != "heavy" or self.heavy < self.size):
-                    if lane == "heavy":
-                        self.heavy += 1
+                if line and self._has_place(lane):
+                    self.running[lane] += 1
                     line.popleft().set_result(self._idle.pop())
                     break
             else:
@@ -322,9 +333,8 @@ class Pool:
 
     async def _acquire(self, lane: str, wait: float) -> _Worker:
         line = self._waiting[lane]
-        if self._idle and not line and (lane != "heavy" or self.heavy < self.size):
-            if lane == "heavy":
-                self.heavy += 1
+        if self._idle and not line and self._has_place(lane):
+            self.running[lane] += 1
             return self._idle.pop()
         if len(line) >= self.max_queue:
             raise Overloaded(f"all workers for {lane} jobs are busy and {len(line)} such requests are waiting")
@@ -336,14 +346,13 @@ class Pool:
             if not ticket.done():
                 ticket.cancel()
             elif not ticket.cancelled() and asyncio.current_task().cancelling():  # handed a worker as we were cancelled
-                self._give_back(ticket.result(), lane == "heavy")
+                self._give_back(ticket.result(), lane)
         if ticket.cancelled():
             raise Overloaded(f"no worker became free within {wait:g} s")
         return ticket.result()
 
-    def _give_back(self, worker: _Worker, heavy: bool) -> None:
-        if heavy:
-            self.heavy -= 1
+    def _give_back(self, worker: _Worker, lane: str) -> None:
+        self.running[lane] -= 1
         self._release(worker)
 
     # ------------------------------------------------------------ running a job
@@ -356,24 +365,25 @@ class Pool:
         heavy, or is stopped if no heavy place is free (either way ``on_long()`` is called).
         """
         worker = await self._acquire(lane, queue_timeout if queue_timeout is not None else timeout)
-        heavy, healthy = lane == "heavy", False
-        if heavy:
+        healthy = False
+        if lane == "heavy":
             worker.renice(self.heavy_nice)
         loop = asyncio.get_running_loop()
         started = time.monotonic()
         try:
             worker.conn.send((job, kwargs))
             reply = loop.run_in_executor(self._threads, worker.conn.recv)
-            if not heavy and promote_after is not None and promote_after < timeout:
+            if lane != "heavy" and promote_after is not None and promote_after < timeout:
                 done, _ = await asyncio.wait({reply}, timeout=promote_after)
                 if not done:
                     if on_long:
                         on_long()
-                    if self.heavy >= self.size:
+                    if not self._has_place("heavy"):
                         log.warning("%s job stopped after %.1f s: all %d places for long jobs are taken", job, time.monotonic() - started, self.size)
                         raise Overloaded(f"the query ran longer than {promote_after:g} s and all {self.size} places for long queries are taken")
-                    self.heavy += 1
-                    heavy = True
+                    self.running[lane] -= 1
+                    self.running["heavy"] += 1
+                    lane = "heavy"
                     worker.renice(self.heavy_nice)
             done, _ = await asyncio.wait({reply}, timeout=max(0.0, timeout - (time.monotonic() - started)))
             if not done:
@@ -387,8 +397,7 @@ class Pool:
                 raise WorkerDied(f"the worker ended during the job (exit code {exitcode}): {type(error).__name__}") from None
             healthy = True
         finally:  # on timeout, cancellation (client gone, shutdown) or a dead worker: kill and replace it
-            if heavy:
-                self.heavy -= 1
+            self.running[lane] -= 1
             if worker is not None:
                 if healthy:
                     self._release(worker)

@@ -5,10 +5,10 @@ A Starlette application on uvicorn (``app.py``) with a SPARQL 1.1 Protocol endpo
 HTML pages and RDF documents (``pages.py``, rendered by ``rendering.py`` from ``templates/``;
 the family picture ``lineage.py``, README cards ``cards.py``), search over the store version's
 index (``search_page.py``) and a query page with bundled YASGUI (``static/``). What a client's
-SPARQL may do is decided on its parse (``policy.py``); all store work runs in sandboxed worker processes (``workers.py``,
-``sandbox.py``) that are killed and replaced when a query outlives its timeout or its client;
-per-client limits, chunked bounded bodies and header deadlines keep one client from holding
-the server (``limits.py``).
+SPARQL may do is decided on its parse (``policy.py``); all store work runs in sandboxed worker
+processes (``workers.py``, ``sandbox.py``) that are killed and replaced when a query outlives
+its timeout or its client; per-client limits, chunked bounded bodies and header deadlines keep
+one client from holding the server (``limits.py``).
 """
 
 from __future__ import annotations

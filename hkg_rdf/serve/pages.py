@@ -3,8 +3,8 @@
 :func:`entity_page` (run in a worker) renders an entity's HTML page from what :func:`describe`
 gathers, bounded: at most ``per_property`` links shown per property and direction (with the full
 count), literals cut for display at ``text_limit`` characters, lineage explored breadth-first up
-to ``lineage_limit`` steps. :func:`entity_document` (also in a worker) writes the entity's RDF description (its own
-triples and the triples pointing at it) in a negotiated format.
+to ``lineage_limit`` steps. :func:`entity_document` (also in a worker) writes the entity's RDF
+description (its own triples and the triples pointing at it) in a negotiated format.
 """
 
 from __future__ import annotations

@@ -225,9 +225,9 @@ class Pool:
     place is free (its worker is reniced so that cheap work keeps the CPU first), else it is
     stopped (:class:`Overloaded`). At most ``cheap_at_once`` cheap jobs run at once (default: one
     per CPU): they are short and CPU-bound, and four page jobs on two CPUs took a third more CPU
-    each (caches) for no more pages per second. A freed worker goes to a waiting cheap job first. Each lane
-    has a waiting line of at most ``max_queue`` jobs; past it, or after waiting too long, a job
-    is refused with :class:`Overloaded` (503). ``spare`` workers are kept started, so that a
+    each (caches) for no more pages per second. A freed worker goes to a waiting cheap job
+    first. Each lane has a waiting line of at most ``max_queue`` jobs; past it, or after waiting
+    too long, a job is refused with :class:`Overloaded` (503). ``spare`` workers are kept started, so that a
     killed worker is replaced at once (starting one takes a second or more of CPU).
     """
 
@@ -385,6 +385,7 @@ class Pool:
                     self.running["heavy"] += 1
                     lane = "heavy"
                     worker.renice(self.heavy_nice)
+                    self._hand_out()  # its place in its old lane is free
             done, _ = await asyncio.wait({reply}, timeout=max(0.0, timeout - (time.monotonic() - started)))
             if not done:
                 log.warning("%s job stopped after %.1f s (timeout %g s); worker replaced", job, time.monotonic() - started, timeout)

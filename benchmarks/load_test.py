@@ -84,23 +84,20 @@ class _Client:
         return status, body
 
     def _send(self, parts, headers: dict[str, str]) -> tuple[int, str | None, bytes]:
-        target = parts.path + (f"?{parts.query}" if parts.query else "")
-        for attempt in (0, 1):  # a kept connection the server has closed meanwhile: once more on a new one
-            reused = parts.netloc in self.connections
-            connection = self.connections.pop(parts.netloc, None) or http.client.HTTPConnection(
-                parts.hostname, parts.port, timeout=60, source_address=(self.source, 0))
-            try:
-                connection.request("GET", target, headers=headers)
-                response = connection.getresponse()
-                body = response.read()
-            except (OSError, http.client.HTTPException):
-                connection.close()
-                if reused and not attempt:
-                    continue
-                raise
-            self.connections[parts.netloc] = connection
-            return response.status, response.getheader("Location"), body
-        raise AssertionError("unreachable")
+        reused = parts.netloc in self.connections
+        connection = self.connections.pop(parts.netloc, None) or http.client.HTTPConnection(
+            parts.hostname, parts.port, timeout=60, source_address=(self.source, 0))
+        try:
+            connection.request("GET", parts.path + (f"?{parts.query}" if parts.query else ""), headers=headers)
+            response = connection.getresponse()
+            body = response.read()
+        except (OSError, http.client.HTTPException):
+            connection.close()
+            if reused:  # the server closed the kept connection meanwhile: once more, on a new one
+                return self._send(parts, headers)
+            raise
+        self.connections[parts.netloc] = connection
+        return response.status, response.getheader("Location"), body
 
     def close(self) -> None:
         for connection in self.connections.values():

@@ -673,7 +673,7 @@ def create_app(config: ServeConfig) -> Starlette:
             allow_headers=["Accept", "Content-Type", "If-None-Match"], max_age=86400,
             expose_headers=["ETag", "Content-Location", "Link", TRUNCATED_HEADER, MAX_ROWS_HEADER, "Retry-After"],
         ))
-    middleware += [Middleware(GZipMiddleware, minimum_size=1000, compresslevel=6), Middleware(SecurityHeaders)]
+    middleware += [Middleware(GZipMiddleware, minimum_size=rendering.GZIP_MINIMUM, compresslevel=6), Middleware(SecurityHeaders)]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.server = server
     return app

@@ -387,6 +387,21 @@ def test_a_store_checks_integer_derived_datatypes_by_range_with_a_notice(tmp_pat
     assert sorted(str(r.value) for t in result.tallies.values() for r in t.results) == ["-1", "x"]
 
 
+def test_blank_nodes_and_iris_fail_pattern_length_and_datatype_without_guards(tmp_path: Path) -> None:
+    """On Oxigraph the compiled checks leave out `isBlank`/`isLiteral` guards (SPARQL makes STR of a
+    blank node and DATATYPE of an IRI errors, which count as failures): the verdicts stay SHACL's."""
+    shapes = write(tmp_path, """ex:S a sh:NodeShape ; sh:targetClass ex:Thing ;
+        sh:property [ sh:path ex:p ; sh:pattern ".*" ] , [ sh:path ex:p ; sh:minLength 0 ] ,
+        [ sh:path ex:p ; sh:datatype xsd:string ] , [ sh:path ex:t ; sh:datatype xsd:dateTime ] .""", "shapes.ttl")
+    data = write(tmp_path, 'ex:a a ex:Thing ; ex:p [ ex:x 1 ], ex:iri, "text" ; ex:t ex:iri, "soon"^^xsd:dateTime, "2024-01-01T00:00:00Z"^^xsd:dateTime .')
+    load(tmp_path / "store", [data], IriMinter())
+    for result in (validate_files([data], shapes), validate_store(open_read_only(tmp_path / "store"), shapes)):
+        found = Counter((r.component.rsplit("#", 1)[-1], type(r.value).__name__) for t in result.tallies.values() for r in t.results)
+        assert found == {("PatternConstraintComponent", "BNode"): 1, ("MinLengthConstraintComponent", "BNode"): 1,
+                         ("DatatypeConstraintComponent", "BNode"): 1, ("DatatypeConstraintComponent", "URIRef"): 2,
+                         ("DatatypeConstraintComponent", "Literal"): 1}
+
+
 def test_lexical_forms_and_language_tags_are_those_of_the_file(tmp_path: Path) -> None:
     """"0300" and "300" are two values (maxCount), "1.50" keeps its length; "Hi"@EN-GB is "Hi"@en-gb (RDF 1.1)."""
     shapes = write(tmp_path, """ex:S a sh:NodeShape ; sh:targetNode ex:a ;

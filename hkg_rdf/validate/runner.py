@@ -39,8 +39,17 @@ def run(store: ox.Store, queries: list[Query], union: bool, result: ValidationRe
             raise ShapeError(query.label(), f"the store could not run its query ({type(error).__name__}: {error})") from error
 
     with ThreadPoolExecutor(workers) as pool:
-        for done in counted(as_completed([pool.submit(one, q) for q in queries]), "validating", " queries"):
+        for done in counted(as_completed([pool.submit(one, q) for q in longest_first(queries)]), "validating", " queries"):
             done.result()
+
+
+def longest_first(queries: list[Query]) -> list[Query]:
+    """The queries, the longest text first, so that the slowest do not start last and run alone.
+
+    A query's text grows with what it joins (targets, classes, allowed predicates): on the
+    HuggingKG shapes at scale 1.0 the five longest are four of the five slowest (31-43 s each,
+    a third of all the time), and run last in plan order they left one core idle for a minute."""
+    return sorted(queries, key=lambda q: len(q.sparql), reverse=True)
 
 
 def _rejoined(store: ox.Store, query: Query, union: bool) -> str | None:

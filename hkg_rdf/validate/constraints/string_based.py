@@ -8,7 +8,7 @@ from rdflib.term import Node
 
 from ..regex import PatternError, translate
 from ..model import true
-from . import Check, Context, FocusCheck, ValueCheck, component
+from . import Check, Context, FocusCheck, ValueCheck, component, guarded
 from .cardinality import path_of
 
 LENGTHS = {SH.minLength: ">=", SH.maxLength: "<="}
@@ -20,7 +20,7 @@ def _length(parameter):
     def build(c: Context, shape: Node, value: Node) -> list[Check]:
         limit = int(value)
         return [ValueCheck(component(parameter), f"Value length is not {operator} {limit}",
-                           lambda v: f"(!isBlank({v}) && STRLEN(STR({v})) {operator} {limit})")]
+                           lambda v: guarded(c, f"!isBlank({v})", f"STRLEN(STR({v})) {operator} {limit}"))]
 
     return build
 
@@ -33,7 +33,7 @@ def _pattern(c: Context, shape: Node, value: Node) -> list[Check]:
         raise PatternError(f'sh:pattern "{value}"' + (f' with sh:flags "{flags}"' if flags else "") + f": {error}") from None
     args = c.terms.term(Literal(translated.pattern)) + (f", {c.terms.term(Literal(translated.flags))}" if translated.flags else "")
     return [ValueCheck(SH.PatternConstraintComponent, f"Value does not match the pattern {value!s}",
-                       lambda v: f"(!isBlank({v}) && REGEX(STR({v}), {args}))")]
+                       lambda v: guarded(c, f"!isBlank({v})", f"REGEX(STR({v}), {args})"))]
 
 
 def _language_in(c: Context, shape: Node, value: Node) -> list[Check]:

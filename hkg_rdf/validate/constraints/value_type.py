@@ -7,7 +7,7 @@ from rdflib.namespace import SH, XSD
 from rdflib.term import Node
 
 from ..terms import INTEGER_RANGES
-from . import Check, Context, ValueCheck, typed
+from . import Check, Context, ValueCheck, guarded, typed
 
 #: Datatypes whose lexical forms Oxigraph can check by casting: an ill-typed literal fails the cast.
 CASTABLE = {XSD.integer, XSD.decimal, XSD.float, XSD.double, XSD.boolean, XSD.dateTime, XSD.date, XSD.time}
@@ -43,7 +43,7 @@ def _has_datatype(c: Context, var: str, datatype: URIRef) -> str:
         bounds = "".join(f" && {var} {op} {bound}" for op, bound in ((">=", low), ("<=", high)) if bound is not None)
         return f"({_has_datatype(c, var, XSD.integer)}{bounds})"
     well_formed = f" && isLiteral({c.terms.term(datatype)}(STR({var})))" if datatype in CASTABLE else ""
-    return c.terms.has_datatype(var, datatype, well_formed)
+    return c.terms.has_datatype(var, datatype, lambda stored: guarded(c, f"isLiteral({var})", stored + well_formed))
 
 
 def _node_kind(c: Context, shape: Node, kind: Node) -> list[Check]:

@@ -13,7 +13,7 @@ helpers below when stand-ins exist, and results decode them back to the original
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
@@ -169,10 +169,8 @@ class Terms:
         original = f'IRI(STRAFTER(STRAFTER(STR(DATATYPE({var})), "{PREFIX}"), ":"))'
         return f"IF(isLiteral({var}) && {self._is_stand_in(var)}, STRDT(STR({var}), {original}), {var})"
 
-    def has_datatype(self, var: str, datatype: URIRef, checked: Callable[[str], str]) -> str:
-        """``var`` is a literal of ``datatype`` in its lexical space (``checked``: the whole check of a
-        stored literal, given the datatype test)."""
-        stored = checked(f"sameTerm(DATATYPE({var}), {sparql(datatype)})")
+    def has_datatype(self, var: str, datatype: URIRef, stored: str) -> str:
+        """``var`` is a literal of ``datatype`` in its lexical space (``stored``: the check of a stored literal)."""
         if not self.exact:
             return stored
         stand_in_ok = f'STR(DATATYPE({var})) = "{PREFIX}{WELL_FORMED}{datatype}"'

@@ -43,7 +43,8 @@ def _has_datatype(c: Context, var: str, datatype: URIRef) -> str:
         bounds = "".join(f" && {var} {op} {bound}" for op, bound in ((">=", low), ("<=", high)) if bound is not None)
         return f"({_has_datatype(c, var, XSD.integer)}{bounds})"
     well_formed = f" && isLiteral({c.terms.term(datatype)}(STR({var})))" if datatype in CASTABLE else ""
-    return c.terms.has_datatype(var, datatype, lambda stored: guarded(c, f"isLiteral({var})", stored + well_formed))
+    stored = guarded(c, f"isLiteral({var})", f"sameTerm(DATATYPE({var}), {c.terms.term(datatype)}){well_formed}")
+    return c.terms.has_datatype(var, datatype, stored)
 
 
 def _node_kind(c: Context, shape: Node, kind: Node) -> list[Check]:

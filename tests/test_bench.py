@@ -181,6 +181,30 @@ def test_prefetched_queries_read_as_the_whole_graph(generated_store):
     assert sorted(row for rows in fetched[1:] for row in rows) == sorted((h.value, r.value, t.value) for h, r, t in everything)
 
 
+def test_scanned_rows_are_the_query_rows(generated_store):
+    """``scanned`` reads a one-pattern query from the store's index: the same rows as the query
+    (``stream``) for the generated READMEs and for an IRI, a blank node and literals holding
+    quotes, commas and line breaks; a query of more than one pattern is refused, not guessed."""
+    import pyoxigraph as ox
+
+    from hkg_rdf.bench.common import scanned, stream
+    from hkg_rdf.vocab import HKG
+
+    store = open_read_only(generated_store)
+    assert sorted(scanned(store, "descriptions")) == sorted(stream(store, "descriptions")) != []
+    mixed = ox.Store()
+    for n, value in enumerate([ox.NamedNode("http://example.org/o"), ox.BlankNode("b1"), ox.Literal('say "hi", then\r\nleave'),
+                               ox.Literal("x", language="en"), ox.Literal("")]):
+        subject = ox.BlankNode(f"s{n}") if n % 2 else ox.NamedNode(f"http://example.org/s{n}")
+        mixed.add(ox.Quad(subject, ox.NamedNode(HKG + "description"), value))
+    mixed.add(ox.Quad(ox.NamedNode("http://example.org/g"), ox.NamedNode(HKG + "description"), ox.Literal("in a graph"),
+                      ox.NamedNode("http://example.org/graph")))
+    rows = sorted(scanned(mixed, "descriptions"))
+    assert rows == sorted(stream(mixed, "descriptions")) and len(rows) == 5
+    with pytest.raises(ValueError, match="nodes.rq is not one triple pattern"):
+        list(scanned(store, "nodes"))
+
+
 @pytest.mark.parametrize("first", ["plain", "quoted"])
 def test_query_rows_are_read_as_the_csv_module_reads_them(tmp_path, first):
     """Oxigraph's SPARQL CSV, read line by line up to the first double quote: the same rows

@@ -37,7 +37,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..export import hub_datetime  # one lexical form, whatever store answered
-from .common import Namer, clean, clean_head, prefetched, write_json, write_lines, write_npz
+from .common import Namer, clean, clean_head, prefetched, scanned, write_json, write_lines, write_npz
 from .splits import ordered_split
 
 SPLITS = ("train", "valid", "test")
@@ -71,8 +71,8 @@ def export(store, out: Path, namer: Namer, seed: int, ratios: tuple[float, float
            keep_front_matter: bool = False) -> dict:
     import numpy as np
 
-    nodes_rows, descriptions, labels, graph = prefetched(store, [("nodes", None), ("descriptions", None), ("labels", None), ("graph", None)])
-    info, unterminated = _node_info(nodes_rows, descriptions, namer, keep_front_matter)
+    nodes_rows, labels, graph = prefetched(store, [("nodes", None), ("labels", None), ("graph", None)])
+    info, unterminated = _node_info(nodes_rows, scanned(store, "descriptions"), namer, keep_front_matter)
     nodes = sorted(info)
     nid = {n: i for i, n in enumerate(nodes)}
     node_labels: dict[int, set[str]] = {}

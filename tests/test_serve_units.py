@@ -456,6 +456,33 @@ def test_links_in_read_from_the_index_equal_what_sparql_counts_and_orders(monkey
         assert [g["count"] for g in scanned["links_in"]] == [3, 6]
 
 
+def test_lineage_from_the_entity_scans_equals_lineage_looked_up(monkeypatch):
+    """describe() starts each lineage tree from the edges its own scans of the entity read: the
+    same trees, in the same order, as one lookup per lineage property gives, a named graph's
+    lineage triples left out as the lookups leave them out (here and past SCANNED_LINKS_IN)."""
+    from hkg_rdf.iris import IriMinter
+    from hkg_rdf.serve import pages
+
+    base, hkg = "https://example.org/r/", "https://w3id.org/huggingkg/ontology#"
+    model = lambda name: ox.NamedNode(f"{base}model/{name}")  # noqa: E731
+    store = ox.Store()
+    store.add(ox.Quad(model("x"), ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"), ox.NamedNode(hkg + "Model")))
+    edges = [("x", "fineTunedFrom", "b2"), ("x", "fineTunedFrom", "b1"), ("x", "quantizedFrom", "b3"), ("b1", "mergedFrom", "b0"),
+             ("d2", "adapterOf", "x"), ("d1", "fineTunedFrom", "x"), ("d3", "quantizedFrom", "d1"), ("d1", "adapterOf", "x")]
+    for derived, prop, parent in edges:
+        store.add(ox.Quad(model(derived), ox.NamedNode(hkg + prop), model(parent)))
+    store.add(ox.Quad(ox.BlankNode("n"), ox.NamedNode(hkg + "adapterOf"), model("x")))
+    for derived, parent in (("x", "elsewhere"), ("elsewhere", "x")):
+        store.add(ox.Quad(model(derived), ox.NamedNode(hkg + "fineTunedFrom"), model(parent), ox.NamedNode(base + "graph")))
+    minter = IriMinter(base)
+    looked_up = {way: pages._lineage(store, model("x").value, minter, way == "up", 200, None) for way in ("up", "down")}
+    assert [n["id"] for n in looked_up["up"]["tree"]] and "elsewhere" not in str(looked_up)
+    for scanned_links_in in (pages.SCANNED_LINKS_IN, 0):
+        monkeypatch.setattr(pages, "SCANNED_LINKS_IN", scanned_links_in)
+        lineage = pages.describe(store, model("x").value, base)["lineage"]
+        assert {way: lineage[way] for way in looked_up} == looked_up
+
+
 # ---------------------------------------------------------------- the worker pool's lanes
 
 

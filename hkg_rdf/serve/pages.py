@@ -133,18 +133,19 @@ def property_view(iri: str) -> dict:
 # ---------------------------------------------------------------- in a worker
 
 
-def _lineage(store: ox.Store, iri: str, minter: IriMinter, up: bool, limit: int) -> dict:
+def _lineage(store: ox.Store, iri: str, minter: IriMinter, up: bool, limit: int, known: dict[str, list] | None) -> dict:
     """The lineage tree above (bases) or below (derived models) an entity, breadth first.
 
     Each step is a lookup in the store's indexes (no SPARQL to parse and plan: most of a page's
-    time when it was one query per generation)."""
+    time when it was one query per generation). ``known``: the entity's own edges, by lineage
+    property in index order, when describe() has read them already (None: look them up)."""
     props = lineage_properties()
     root = {"iri": iri, "children": []}
     nodes = {iri: root}
     frontier, steps = [iri], 0
     while frontier:
         next_frontier = []
-        for parent, relation, far in _edges(store, frontier, props, up):
+        for parent, relation, far in _edges(store, frontier, props, up, known if frontier[0] == iri else None):
             if steps == limit:
                 return {"tree": root["children"], "steps": steps, "truncated": True}
             steps += 1
@@ -158,35 +159,46 @@ def _lineage(store: ox.Store, iri: str, minter: IriMinter, up: bool, limit: int)
     return {"tree": root["children"], "steps": steps, "truncated": False}
 
 
-def _edges(store: ox.Store, frontier: list[str], props: dict[str, str], up: bool) -> Iterator[tuple[str, str, ox.Term]]:
-    """(node, lineage property, base or derived model) of each frontier node, in frontier order."""
-    default, predicates = ox.DefaultGraph(), [(prop, ox.NamedNode(prop)) for prop in props]
+def _edges(store: ox.Store, frontier: list[str], props: dict[str, str], up: bool, known: dict[str, list] | None = None) -> Iterator[tuple[str, str, ox.Term]]:
+    """(node, lineage property, base or derived model) of each frontier node, in frontier order;
+    ``known``, when given, holds the far ends of the (single) frontier node's edges."""
+    default = ox.DefaultGraph()
     for node in frontier:
         term = ox.NamedNode(node)
-        for prop, predicate in predicates:
-            pattern = (term, predicate, None) if up else (None, predicate, term)
-            for quad in store.quads_for_pattern(*pattern, default):
-                yield node, prop, quad.object if up else quad.subject
+        for prop in props:
+            if known is not None:
+                ends = known.get(prop, ())
+            else:
+                pattern = (term, ox.NamedNode(prop), None) if up else (None, ox.NamedNode(prop), term)
+                ends = (quad.object if up else quad.subject for quad in store.quads_for_pattern(*pattern, default))
+            for far in ends:
+                yield node, prop, far
 
 
 #: Links in that describe() reads from the index itself; an entity with more is counted by SPARQL.
 SCANNED_LINKS_IN = 2000
 
 
-def _links_in(store: ox.Store, node: ox.NamedNode, offset, per_property: int) -> Iterator[tuple[str, int, int, list]]:
-    """(property, count, offset, the subjects shown from ``offset(property)`` on) of the links into ``node``, by property IRI.
-
-    Most entities have a few links in: one index scan gives them all, ordered as SPARQL's
-    ``ORDER BY`` orders subjects (blank nodes first, then IRIs by code point), without parsing
-    and planning a query per property. Past SCANNED_LINKS_IN, Oxigraph counts and pages them."""
+def _scan_in(store: ox.Store, node: ox.NamedNode) -> dict[str, list] | None:
+    """The subjects of the links into ``node`` (default graph), by property IRI in index order
+    (the order of a ``(None, p, node)`` lookup), or None past SCANNED_LINKS_IN links."""
     by_property: dict[str, list] = {}
     for number, quad in enumerate(store.quads_for_pattern(None, None, node, ox.DefaultGraph())):
         if number == SCANNED_LINKS_IN:
-            break
+            return None
         by_property.setdefault(quad.predicate.value, []).append(quad.subject)
-    else:
-        for p in sorted(by_property):
-            subjects = sorted(by_property[p], key=lambda s: (isinstance(s, ox.NamedNode), s.value))
+    return by_property
+
+
+def _links_in(store: ox.Store, node: ox.NamedNode, scanned: dict[str, list] | None, offset, per_property: int) -> Iterator[tuple[str, int, int, list]]:
+    """(property, count, offset, the subjects shown from ``offset(property)`` on) of the links into ``node``, by property IRI.
+
+    Most entities have a few links in: one index scan (``scanned``) gives them all, ordered as
+    SPARQL's ``ORDER BY`` orders subjects (blank nodes first, then IRIs by code point), without
+    parsing and planning a query per property. Past SCANNED_LINKS_IN, Oxigraph counts and pages them."""
+    if scanned is not None:
+        for p in sorted(scanned):
+            subjects = sorted(scanned[p], key=lambda s: (isinstance(s, ox.NamedNode), s.value))
             start = offset(p)
             yield p, len(subjects), start, subjects[start:start + per_property]
         return
@@ -223,8 +235,12 @@ def describe(store: ox.Store, iri: str, base_iri: str, per_property: int = 50, l
     links_out: dict[str, dict] = {}
     types = []
     card = None
+    props = lineage_properties()
+    bases: dict[str, list] = {}  # the entity's own lineage edges, for _lineage
     for quad in store.quads_for_pattern(node, None, None):
         p, o = quad.predicate.value, quad.object
+        if p in props and isinstance(quad.graph_name, ox.DefaultGraph):
+            bases.setdefault(p, []).append(o)
         if p == RDF_TYPE:
             types.append(term_view(o, minter))
         elif p == card_property() and isinstance(o, ox.Literal) and card is None:
@@ -240,12 +256,13 @@ def describe(store: ox.Store, iri: str, base_iri: str, per_property: int = 50, l
             if group["offset"] < group["count"] <= group["offset"] + per_property:
                 group["items"].append(term_view(o, minter))
     links_in = {}
-    for p, count, start, subjects in _links_in(store, node, lambda p: offset("in", p), per_property):
+    scanned = _scan_in(store, node)
+    for p, count, start, subjects in _links_in(store, node, scanned, lambda p: offset("in", p), per_property):
         links_in[p] = {"property": property_view(p), "count": count, "items": [term_view(s, minter) for s in subjects], "offset": start}
     lineage = None
-    props = lineage_properties()
     if any(p in props for p in links_out) or any(p in props for p in links_in):
-        lineage = {"up": _lineage(store, iri, minter, True, lineage_limit), "down": _lineage(store, iri, minter, False, lineage_limit)}
+        lineage = {"up": _lineage(store, iri, minter, True, lineage_limit, bases),
+                   "down": _lineage(store, iri, minter, False, lineage_limit, scanned)}
         direct = {"up": sum(g["count"] for p, g in links_out.items() if p in props), "down": sum(g["count"] for p, g in links_in.items() if p in props)}
         lineage["picture"] = picture(term_view(node, minter), lineage, direct, props)
     return {

@@ -241,6 +241,28 @@ def test_query_rows_are_read_as_the_csv_module_reads_them(tmp_path, first):
         list(_rows(open(path, "rb"), "q"))
 
 
+def test_npz_stores_what_deflate_cannot_shrink_and_reads_back(tmp_path):
+    """write_npz deflates an array that compresses (zeros) and stores one that does not (random
+    floats, like the TF-IDF weights); numpy.load reads both back equal, and writing the same
+    arrays again gives the same bytes."""
+    import zipfile
+
+    import numpy as np
+
+    from hkg_rdf.bench.common import write_npz
+
+    arrays = {"noise": np.random.default_rng(0).random(300_000, dtype=np.float32), "zeros": np.zeros((1000, 300), np.uint8),
+              "tiny": np.arange(3)}
+    write_npz(tmp_path / "a.npz", arrays)
+    write_npz(tmp_path / "b.npz", arrays)
+    assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
+    methods = {i.filename: i.compress_type for i in zipfile.ZipFile(tmp_path / "a.npz").infolist()}
+    assert methods == {"noise.npy": zipfile.ZIP_STORED, "tiny.npy": zipfile.ZIP_DEFLATED, "zeros.npy": zipfile.ZIP_DEFLATED}
+    with np.load(tmp_path / "a.npz") as loaded:
+        assert loaded.files == ["noise", "tiny", "zeros"]
+        assert all(np.array_equal(loaded[k], v) and loaded[k].dtype == v.dtype for k, v in arrays.items())
+
+
 def test_splits_units():
     assert kcore([("a", "x"), ("a", "y"), ("b", "x"), ("b", "y"), ("c", "x")], 2) == [("a", "x"), ("a", "y"), ("b", "x"), ("b", "y")]
     pairs = [(0, i) for i in range(10)] + [(1, 0)] + [(2, 0), (2, 1)]

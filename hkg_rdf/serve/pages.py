@@ -145,7 +145,7 @@ def _lineage(store: ox.Store, iri: str, minter: IriMinter, up: bool, limit: int,
     frontier, steps = [iri], 0
     while frontier:
         next_frontier = []
-        for parent, relation, far in _edges(store, frontier, props, up, known if frontier[0] == iri else None):
+        for parent, relation, far in _edges(store, frontier, props, up, known):
             if steps == limit:
                 return {"tree": root["children"], "steps": steps, "truncated": True}
             steps += 1
@@ -155,21 +155,21 @@ def _lineage(store: ox.Store, iri: str, minter: IriMinter, up: bool, limit: int,
             if child not in nodes and isinstance(far, ox.NamedNode):  # (a literal or blank node ends its branch)
                 nodes[child] = node
                 next_frontier.append(child)
-        frontier = next_frontier
+        frontier, known = next_frontier, None
     return {"tree": root["children"], "steps": steps, "truncated": False}
 
 
 def _edges(store: ox.Store, frontier: list[str], props: dict[str, str], up: bool, known: dict[str, list] | None = None) -> Iterator[tuple[str, str, ox.Term]]:
     """(node, lineage property, base or derived model) of each frontier node, in frontier order;
     ``known``, when given, holds the far ends of the (single) frontier node's edges."""
-    default = ox.DefaultGraph()
+    default, predicates = ox.DefaultGraph(), [(prop, ox.NamedNode(prop)) for prop in props]
     for node in frontier:
         term = ox.NamedNode(node)
-        for prop in props:
+        for prop, predicate in predicates:
             if known is not None:
                 ends = known.get(prop, ())
             else:
-                pattern = (term, ox.NamedNode(prop), None) if up else (None, ox.NamedNode(prop), term)
+                pattern = (term, predicate, None) if up else (None, predicate, term)
                 ends = (quad.object if up else quad.subject for quad in store.quads_for_pattern(*pattern, default))
             for far in ends:
                 yield node, prop, far

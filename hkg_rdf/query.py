@@ -25,6 +25,18 @@ def run(store: ox.Store, sparql: str, label: str = "query", substitutions: dict 
         raise InputError(label, f"SPARQL syntax error: {error}") from error
 
 
+def csv_value(term: object) -> str:
+    """A result cell as SPARQL 1.1 CSV writes it: an IRI or a literal's lexical form, a blank
+    node as _:id, an unbound variable as the empty string."""
+    if term is None:
+        return ""
+    if isinstance(term, ox.BlankNode):
+        return f"_:{term.value}"
+    if isinstance(term, (ox.NamedNode, ox.Literal)):
+        return term.value
+    return str(term)
+
+
 # one table row per result row: line breaks become a visible mark, other control characters
 # (a README's CR or ANSI escapes, which a terminal would act on) their Unicode control pictures
 _CELL_CHARS = {c: chr(0x2400 + c) for c in range(0x20)} | {0x7F: "\u2421", 0x0A: "\u23ce", 0x09: " ", 0x85: "\u23ce", 0x2028: "\u23ce", 0x2029: "\u23ce"}

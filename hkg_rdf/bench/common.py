@@ -19,7 +19,7 @@ import pyoxigraph as ox
 
 from ..errors import InputError
 from ..iris import IriMinter
-from ..query import run
+from ..query import csv_value, run
 from ..vocab import PREFIXES, vocabulary
 
 TASKS = ("recommendation", "classification", "tracing")
@@ -51,7 +51,7 @@ def scanned(store, name: str):
         return
     predicate = _one_pattern(name)
     for quad in store.quads_for_pattern(None, predicate, None, ox.DefaultGraph()):
-        yield _value(quad.subject), _value(quad.object)
+        yield csv_value(quad.subject), csv_value(quad.object)
 
 
 def _one_pattern(name: str) -> ox.NamedNode:
@@ -66,11 +66,6 @@ def _one_pattern(name: str) -> ox.NamedNode:
         return ox.NamedNode(term[1:-1])
     prefix, _, local = term.partition(":")
     return ox.NamedNode(PREFIXES[prefix] + local)
-
-
-def _value(term) -> str:
-    """A term as SPARQL CSV writes it: an IRI or a literal's lexical form, a blank node as _:id."""
-    return "_:" + term.value if isinstance(term, ox.BlankNode) else term.value
 
 
 def prefetched(store: ox.Store, queries: list[tuple[str, dict[str, str] | None]], workers: int = 2) -> list:

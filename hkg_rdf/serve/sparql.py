@@ -35,6 +35,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph as ox
 
+from ..query import csv_value
 from ..vocab import PREFIXES, RDF, XSD_STRING
 from . import negotiation as media
 from .policy import ProtocolError, check_operation, code_of  # noqa: F401 - check_operation, code_of: part of this module's interface
@@ -202,16 +203,6 @@ def _xml_term(term: object) -> str:
     raise TypeError(f"not an RDF term: {term!r}")
 
 
-def _csv_value(term: object) -> str:
-    if term is None:
-        return ""
-    if isinstance(term, ox.BlankNode):
-        return f"_:{term.value}"
-    if isinstance(term, (ox.NamedNode, ox.Literal)):
-        return term.value
-    return str(term)
-
-
 class SolutionWriter:
     """SELECT results in SPARQL JSON, SPARQL XML, CSV or TSV, one row at a time.
 
@@ -232,7 +223,7 @@ class SolutionWriter:
             return "<result>" + "".join(f"<binding name={_xml_attr(name)}>{_xml_term(term)}</binding>" for name, term in pairs) + "</result>\n"
         if self.media_type == media.CSV:
             out = io.StringIO()
-            csv.writer(out, lineterminator="\r\n").writerow([_csv_value(term) for term in row])
+            csv.writer(out, lineterminator="\r\n").writerow([csv_value(term) for term in row])
             return out.getvalue()
         return "\t".join("" if term is None else str(term) for term in row) + "\n"
 

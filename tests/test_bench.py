@@ -911,6 +911,24 @@ def test_tfidf_in_worker_processes_is_the_formula(exports, monkeypatch):
     assert [ec.tokens(t.decode()) for t in texts[-4:]] == [[w.encode() for w in doc] for doc in docs[-4:]]
 
 
+def test_tokens_of_utf8_are_the_tokens_of_the_lowered_text():
+    """tokens() of UTF-8 bytes cuts them with a lowering byte table unless the text holds a
+    character whose lower case is ASCII: LOWERED_TO_ASCII names every such character of
+    Unicode, and on texts of each kind the bytes give the regex's tokens of text.lower()."""
+    import sys
+
+    from hkg_rdf.bench import export_classification as ec
+
+    found = [chr(c).encode() for c in range(0x80, sys.maxunicode + 1)
+             if any(ord(x) < 0x80 for x in chr(c).lower())]
+    assert found == list(ec.LOWERED_TO_ASCII)
+    texts = ["Llama-3.1 8B Instruct", "\u212a\u212aM model", "\u0130STANBUL", "Caf\u00c9 \U0001f917 Hugging_Face",
+             "\u00c0\u00c9\u03a3\u0391 AB\u00dfc", "", "  \t\n "]
+    for text in texts:
+        expected = [w.encode() for w in ec.TOKEN.findall(text.lower())]
+        assert ec.tokens(text.encode()) == ec.tokens(text) == expected, text
+
+
 def test_front_matter_is_removed_as_huggingface_hub_reads_it(exports, generated_store):
     """text.tsv holds the name and the README body only: the body as huggingface_hub's RepoCard
     parses it (so pipeline_tag / task_categories never reach a node's text), unless

@@ -28,9 +28,9 @@ from .store import load_atomically
 from .triples import Terms, is_huggingkg_source
 
 
-def _bulk_load(store: ox.Store, stream: IO[bytes], fmt: ox.RdfFormat, label: str) -> None:
+def _bulk_load(store: ox.Store, stream: IO[bytes], fmt: ox.RdfFormat, label: str, lenient: bool = False) -> None:
     try:
-        store.bulk_load(stream, fmt)
+        store.bulk_load(stream, fmt, lenient=lenient)
     except SyntaxError as error:
         raise InputError(label, f"invalid {fmt.name}: {error}") from error
 
@@ -97,11 +97,15 @@ def bulk_load_converted(store: ox.Store, chunks: Iterator[bytes], label: str) ->
     before it: its build overlaps the conversion of what follows (scale 0.01: 8.3 s for load
     --validate instead of 10 to 12 s), and a conversion the loader never catches up with goes
     in one segment, a big one in a few.
+
+    The parser is lenient (no IRI or language-tag validation), as for ``convert`` to other
+    formats: the converter writes only IRIs it minted from a validated base and encoded ids,
+    and no language tags.
     """
     ahead = _ReadAhead(chunks)
     try:
         while not ahead.ended:
-            _bulk_load(store, ChunkReader(ahead.segment(max(SEGMENT_BYTES, ahead.read))), ox.RdfFormat.N_TRIPLES, label)
+            _bulk_load(store, ChunkReader(ahead.segment(max(SEGMENT_BYTES, ahead.read))), ox.RdfFormat.N_TRIPLES, label, lenient=True)
     finally:
         ahead.close()
     if ahead.error is not None:

@@ -684,11 +684,11 @@ def _segments(monkeypatch, slow: float = 0.0) -> list[int]:
     sizes: list[int] = []
     real = load._bulk_load
 
-    def recording(store, stream, fmt, label):
+    def recording(store, stream, fmt, label, lenient=False):
         time.sleep(slow)
         data = stream.read()
         sizes.append(len(data))
-        real(store, io.BytesIO(data), fmt, label)
+        real(store, io.BytesIO(data), fmt, label, lenient)
     monkeypatch.setattr(load, "_bulk_load", recording)
     monkeypatch.setattr(load, "SEGMENT_BYTES", 100)
     return sizes

@@ -101,10 +101,11 @@ def _tfidf(split: Path, train: set[int], targets: list[int], n_nodes: int):
 
 
 def _documents(split: Path, nodes: set[int]):
-    """(node, text) of the lines of text.tsv for ``nodes``, read one line at a time."""
-    with need(split / "text.tsv").open(encoding="utf-8") as lines:
+    """(node, text) of the lines of text.tsv for ``nodes``, read one line at a time; the text
+    stays UTF-8 bytes, which ``tokens`` cuts without decoding."""
+    with need(split / "text.tsv").open("rb") as lines:
         for line in lines:
-            node, _, text = line.partition("\t")
+            node, _, text = line.partition(b"\t")
             if int(node) in nodes:
                 yield int(node), text
 

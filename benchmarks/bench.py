@@ -330,6 +330,7 @@ def run_scale(scale: float, args: argparse.Namespace) -> dict:
         checked = stage("validate-file", HKG + ["validate", nt])
         checked.triples = convert.triples
     if have_nt and not args.skip_reference:
+        shutil.rmtree(floor_store, ignore_errors=True)  # (--stage on a --keep run: the floor loads into an empty store, as the first time)
         floor = stage("floor", [sys.executable, "-c", FLOOR_SCRIPT, floor_store, nt])
         floor.triples = convert.triples
         if scale <= args.reference_scale:

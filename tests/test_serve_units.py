@@ -14,6 +14,8 @@ import threading
 
 import pyoxigraph as ox
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from hkg_rdf.serve import negotiation as media
 from hkg_rdf.serve.sparql import Operation, ProtocolError, check_operation, code_of, query_form, read_operation
@@ -520,3 +522,42 @@ def test_cheap_jobs_run_at_most_cheap_at_once_together_and_queries_beside_them(e
 
     cheap, busy = asyncio.run(run())
     assert max(cheap) == 1 and max(busy) == 2
+
+
+# ---------------------------------------------------------------- a term as HTML
+
+def _parsed(html: str) -> tuple[list[tuple[str, dict]], str]:
+    """The start tags (name, attributes) and the text of an HTML fragment, as a browser's parser reads them."""
+    from html.parser import HTMLParser
+
+    tags, text = [], []
+    parser = HTMLParser()
+    parser.handle_starttag = lambda tag, attrs: tags.append((tag, dict(attrs)))
+    parser.handle_data = text.append
+    parser.feed(html)
+    parser.close()
+    return tags, "".join(text)
+
+
+_MARKUP = st.text(st.sampled_from("<>&\"'=/ ab;#") | st.characters())
+
+
+@given(value=_MARKUP, iri=_MARKUP, label=_MARKUP)
+@example(value="<b>bold</b> &amp;", iri='"><img src=x>', label="<script>alert('x')</script>")
+def test_a_term_is_written_as_its_elements_whatever_its_strings(value, iri, label):
+    """Every string of a term comes back as the same text or attribute value, inside exactly the elements of its kind."""
+    from hkg_rdf.serve.rendering import term
+
+    value = value.replace("\r", "")  # (a parser reads CR as LF)
+    iri, label = iri.replace("\r", ""), label.replace("\r", "")
+    tags, text = _parsed(term({"kind": "entity", "iri": iri, "segment": label, "id": value, "href": "/page/" + iri}))
+    assert tags == [("a", {"class": "entity", "href": "/page/" + iri, "title": iri}), ("span", {"class": "type"})] and text == f"{label} {value}"
+    tags, text = _parsed(term({"kind": "iri", "iri": iri, "label": label, "href": "javascript:" + iri}))
+    assert tags == [("span", {"class": "iri", "title": iri})] and text == label
+    tags, text = _parsed(term({"kind": "literal", "value": value, "length": 12345, "cut": True, "lang": label}))
+    assert [t for t, _ in tags] == ["span", "span"] + (["span"] if label else []) and text.startswith(value + " … (12,345 characters")
+    assert text.endswith(f"@{label}" if label else "see the data document)")
+    tags, text = _parsed(term({"kind": "literal", "value": value, "length": len(value), "cut": False, "datatype": label or "xsd:int"}))
+    assert tags == [("span", {"class": "literal"}), ("span", {"class": "datatype"})] and text == value + (label or "xsd:int")
+    tags, text = _parsed(term({"kind": "bnode", "value": value}))
+    assert tags == [("span", {"class": "bnode"})] and text == value

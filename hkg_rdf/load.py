@@ -21,7 +21,7 @@ from .convert import converted_in_process
 from .errors import InputError
 from .iris import IriMinter
 from .rdfio import ChunkReader, open_binary, rdf_format
-from .record_validation import Proof, ShapesGraph, everything, store_shapes
+from .record_validation import Proof, ShapesGraph, everything, proven_targets, store_shapes
 from .report import Report
 from .search import records_path
 from .store import load_atomically
@@ -172,7 +172,7 @@ def load_and_validate(store_dir: Path, sources: list[Path], minter: IriMinter, k
         if whole:
             outcome["result"] = validate_store(store, shapes.path)
         else:
-            with shapes.reduced_file(rest) as reduced:
+            with shapes.reduced_file(rest, proven_targets(proof)) as reduced:
                 outcome["result"] = validate_store(store, reduced)
 
     load_atomically(store_dir, loader, replace, check=check)

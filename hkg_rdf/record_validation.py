@@ -7,7 +7,8 @@ every edge (dangling ones are skipped). So, reading the constraints from the sha
 (never from a copy of them), this module proves, as the records stream by, each constraint
 that a single record or edge decides: sh:datatype, sh:nodeKind, sh:pattern, numeric ranges,
 sh:minCount / sh:maxCount of record fields, sh:class (and sh:or of sh:class) of an edge's far
-end, sh:closed, and the class of subjects targeted by sh:targetSubjectsOf.
+end, sh:closed, the class of subjects targeted by sh:targetSubjectsOf, and the links to the
+entity's pages on the Hub (hkgm:link), which the converter builds from the id.
 
 Proving is all it does. A constraint it finds violated, or cannot decide (another target kind,
 a parameter it does not model, a count fed by relation files, kept dangling edges, a store
@@ -19,13 +20,16 @@ report only when every triple it could apply to was checked here.
 
 Soundness rests on one fact, checked for every record: the converter's output holds exactly
 the triples accounted for here. Those are the record's own (its rdf:type, one per field value,
-one per license link, one per edge), which the checks read, and the *extra* ones the converter
-derives (:class:`Extra`: standard-term types and predicates, page links, author-position nodes,
+one per license link, one per page link, one per edge), which the checks read, and the *extra*
+ones the converter derives (:class:`Extra`: standard-term types and predicates, author-position nodes,
 the task hierarchy, the concept preamble, the VoID description), which no check reads. The
 planner leaves open (to the store) every shape an extra triple could touch: a property shape
 whose path is an extra predicate, a shape targeting an extra class or the subjects of an extra
 predicate, a closed shape whose focus type gets an extra predicate it does not allow; an extra
-rdfs:subClassOf (it would change every class target) opens everything. Any other line the
+rdfs:subClassOf (it would change every class target) opens everything. A node shape that extra
+triples reach only through some of its sh:targetSubjectsOf (TypedSubjectShape) is proven here
+on the subjects of the others, which are records, and the store checks it on the subjects of
+the extra predicates alone, or on all its targets if a record failed it. Any other line the
 converter writes (a new kind of triple) marks the whole run unproven, and the full shapes graph
 is then run on the store.
 """
@@ -43,7 +47,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from .errors import InputError
-from .iris import IriMinter
+from .iris import IriMinter, link
 from .records import Edge, Entity
 from .report import Report
 from .triples import RecordSink, Terms, TripleMaker, canonical_datetime
@@ -125,10 +129,10 @@ class ShapesGraph:
         return {(_key(t.subject), COMPANIONS.get(t.predicate.value, t.predicate.value)) for t in self.triples
                 if _key(t.subject) in shapes and t.predicate.value.startswith(SH) and t.predicate.value not in STRUCTURE}
 
-    def reduced(self, keep: set[Constraint]) -> list[ox.Triple]:
-        """The graph with only the constraints ``keep``: every shape keeps its structure (targets,
-        paths, sh:property links, messages), a constraint parameter only if kept; blank nodes
-        a kept triple refers to (lists, member shapes) come along whole."""
+    def reduced(self, keep: set[Constraint], dropped_targets: set[tuple[str, str]] = frozenset()) -> list[ox.Triple]:
+        """The graph with only the constraints ``keep``: every shape keeps its structure (targets
+        but ``dropped_targets``, paths, sh:property links, messages), a constraint parameter only
+        if kept; blank nodes a kept triple refers to (lists, member shapes) come along whole."""
         shapes = self.shapes()
         by_subject: dict[str, list[ox.Triple]] = {}
         for t in self.triples:
@@ -146,6 +150,8 @@ class ShapesGraph:
             if subject in shapes:
                 for t in triples:
                     p = t.predicate.value
+                    if p == SH + "targetSubjectsOf" and (subject, t.object.value) in dropped_targets:
+                        continue
                     if not p.startswith(SH) or p in STRUCTURE or (subject, COMPANIONS.get(p, p)) in keep:
                         kept.append(t)
                         add_closure(t.object)
@@ -156,11 +162,11 @@ class ShapesGraph:
         return kept
 
     @contextmanager
-    def reduced_file(self, keep: set[Constraint]) -> Iterator[Path]:
+    def reduced_file(self, keep: set[Constraint], dropped_targets: set[tuple[str, str]] = frozenset()) -> Iterator[Path]:
         """The reduced graph as a Turtle file with the original prefixes (reports name shapes by them)."""
         with tempfile.TemporaryDirectory(prefix="hkg-shapes-") as directory:
             path = Path(directory) / self.path.with_suffix(".ttl").name
-            ox.serialize(self.reduced(keep), str(path), ox.RdfFormat.TURTLE, prefixes=self.prefixes)
+            ox.serialize(self.reduced(keep, dropped_targets), str(path), ox.RdfFormat.TURTLE, prefixes=self.prefixes)
             yield path
 
 
@@ -171,9 +177,10 @@ class ShapesGraph:
 class Source:
     """Where values of a path come from for an entity: a field, the links it derives, edges, its type."""
 
-    kind: str  # "field" | "link" | "edge" | "type"
-    field: Field | None = None
+    kind: str  # "field" | "link" | "page" | "edge" | "type"
+    field: Field | None = None  # for a page: the key, from which its IRI is built
     object_class: str | None = None  # for edges: the class of the far end (typed unless dangling)
+    template: str | None = None  # for a page: the IRI template (hkgm:link)
 
 
 def _lexical(field: Field) -> Callable[[object], str]:
@@ -259,7 +266,6 @@ class Extra:
         for t in vocab.types:
             mine = on_type[t.segment]
             classes.update(typed(maker._type_lines[t.segment])[1:])
-            mine.update(prop for prop, _ in t.links)
             for f in t.fields:
                 if f.items:
                     mine.update(named(maker._item_props[f.items.link]))
@@ -291,6 +297,7 @@ class Planner:
         self.index, self.vocab, self.keep_dangling = shapes.index(), vocab, keep_dangling
         self.shapes = shapes.shapes()
         self.open: set[Constraint] = set()
+        self.narrowed: dict[str, frozenset[str]] = {}  # shape -> the sh:targetSubjectsOf predicates proven here
         self.plans = {t.segment: TypePlan() for t in vocab.types}
         self.all = shapes.constraints()
         self.extra = extra or Extra.of(TripleMaker(IriMinter(), Report(), vocab))
@@ -310,6 +317,15 @@ class Planner:
         return bool((isinstance(path, ox.NamedNode) and path.value in self.extra.predicates)
                     or targets & self.extra.predicates or classes & self.extra.classes)
 
+    def _narrowable(self, shape: str, path: object, focus: list | None) -> frozenset[str]:
+        """The sh:targetSubjectsOf predicates of a node shape that only extra triples' subjects
+        reach through its other targets: the subjects of these are records, proven here, so the
+        store need only check the subjects of the extra predicates (e.g. TypedSubjectShape: the
+        author-position nodes instead of every subject). Empty when anything else is touched."""
+        if path is not None or focus is None or self.values(shape, "property") or self.values(shape, "targetClass"):
+            return frozenset()
+        return frozenset(o.value for o in self.values(shape, "targetSubjectsOf")) - self.extra.predicates
+
     def values(self, subject: str, predicate: str) -> list:
         return self.index.get((subject, SH + predicate if not predicate.startswith("http") else predicate), [])
 
@@ -317,13 +333,14 @@ class Planner:
         found = self.values(subject, predicate)
         return found[0] if len(found) == 1 else None
 
-    def plan(self) -> tuple[dict[str, TypePlan], set[Constraint]]:
+    def plan(self) -> tuple[dict[str, TypePlan], set[Constraint], dict[str, frozenset[str]]]:
+        """(what to check per type, the constraints left open, the shapes whose targets are narrowed)."""
         unknown = {p for (_, p) in self.index if p.startswith(SH) and p not in KNOWN}
         if unknown or any(p == SH + "deactivated" for (_, p) in self.index) or RDFS + "subClassOf" in self.extra.predicates:
-            return self.plans, set(self.all) | {("*", "*")}  # the store validator decides everything
+            return self.plans, set(self.all) | {("*", "*")}, {}  # the store validator decides everything
         for shape in self.shapes:
             self._shape(shape)
-        return self.plans, self.open
+        return self.plans, self.open, self.narrowed
 
     # ---- focus nodes
 
@@ -344,6 +361,7 @@ class Planner:
     def _sources(self, entity_type: EntityType, prop: str) -> list[Source]:
         sources = [Source("field", f) for f in entity_type.fields if f.prop == prop and not f.items]  # items: on their own nodes
         sources += [Source("link", f) for f in entity_type.fields if f.link_prop == prop]
+        sources += [Source("page", entity_type.key, template=template) for p, template in entity_type.links if p == prop]
         for r in self.vocab.relations:
             subject, obj = (r.object, r.subject) if r.inverse else (r.subject, r.object)
             if subject is entity_type and r.prop == prop:
@@ -364,8 +382,12 @@ class Planner:
         path = self.one(shape, "path")
         focus = self._focus(shape)
         if self._touched(shape):
-            self.open |= constraints  # extra triples reach its focus nodes or its path
-            return
+            proven = self._narrowable(shape, path, focus)
+            if not proven:
+                self.open |= constraints  # extra triples reach its focus nodes or its path
+                return
+            self.narrowed[shape] = proven
+            focus = [(t, condition) for t, condition in focus if condition in proven]
         if path is not None:
             parent_shapes = [s for (s, p), objects in self.index.items() if p == SH + "property" and any(_key(o) == shape for o in objects)]
             parent_focus = [self._focus(p) for p in parent_shapes]
@@ -394,8 +416,16 @@ class Planner:
                 if any(s.kind in ("edge", "type") for s in sources):  # edges: counted across files
                     self.open.add(constraint)
                     return
-                fields = tuple((s.field.name, s.field.is_list, s.kind == "link") for s in sources)
                 low, high = (int(bound.value), None) if parameter == SH + "minCount" else (None, int(bound.value))
+                if any(s.kind == "page" for s in sources):
+                    pages = _page_count([s.template for s in sources if s.kind == "page"])
+                    if pages is None or len(sources) > pages:  # pages beside other values: not counted here
+                        self.open.add(constraint)
+                        return
+                    if not (low or 0) <= pages <= (pages if high is None else high):
+                        self.plans[entity_type.segment].always.add(constraint)  # every entity has as many
+                    continue
+                fields = tuple((s.field.name, s.field.is_list, s.kind == "link") for s in sources)
                 self.plans[entity_type.segment].counts.append((constraint, fields, low, high))
             return
         for entity_type, _ in focus:
@@ -462,6 +492,7 @@ class Planner:
 
     def _emitted(self, entity_type: EntityType) -> set[str]:
         props = {RDF_TYPE} | {f.prop for f in entity_type.fields if not f.items} | {f.link_prop for f in entity_type.fields if f.link_prop}
+        props |= {p for p, _ in entity_type.links}
         return props | {r.prop for r in self.vocab.relations if (r.object if r.inverse else r.subject) is entity_type}
 
     def _attach(self, entity_type: EntityType, prop: str, source: Source, constraint: Constraint, verdict: object) -> None:
@@ -470,7 +501,7 @@ class Planner:
             return
         plan = self.plans[entity_type.segment]
         test = None if verdict == Verdict.FAILS else verdict
-        if source.kind == "field":
+        if source.kind in ("field", "page"):  # a page's test reads the key
             entry = next((e for e in plan.fields if e[0] == source.field.name), None)
             if entry is None:
                 entry = (source.field.name, source.field.is_list, [])
@@ -523,6 +554,8 @@ class Planner:
                 if all(regex.search(iri) for iri in self.vocab.licenses.values()):
                     return Verdict.HOLDS
                 return lambda item: regex.search(self.vocab.licenses[item]) is not None
+            if source.kind == "page":
+                return _page_verdict(regex, source.template)
             if source.kind in ("type", "node"):
                 return Verdict.HOLDS if regex.search(source.object_class or "") and source.kind == "type" else None
             return None
@@ -530,7 +563,7 @@ class Planner:
             if not _is_integer(value):
                 return None
             if not (literal and source.field.is_count):
-                return Verdict.FAILS if literal or source.kind in ("link", "edge", "type") else None
+                return Verdict.FAILS if literal or source.kind in ("link", "page", "edge", "type") else None
             bound, compare = int(value.value), COMPARE[parameter]
             return lambda item: compare(item, bound)
         if parameter in (SH + "class", SH + "or"):
@@ -543,6 +576,8 @@ class Planner:
                 if self.keep_dangling:
                     return None  # a kept dangling edge ends at an untyped node
                 return Verdict.HOLDS if source.object_class in classes else Verdict.FAILS
+            if source.kind == "page":
+                return None  # an IRI of the Hub's, which a store could describe
             return Verdict.FAILS  # literals, SPDX IRIs and class IRIs carry no type
         return None
 
@@ -564,6 +599,25 @@ class Planner:
         return classes
 
 
+def _page_verdict(regex: re.Pattern, template: str) -> object:
+    """HOLDS when the pattern matches within the template's part before the id, which every
+    page IRI starts with (a translated pattern has no lookaround and no end anchor other than
+    ``\\Z``); else a test of each record's page IRI, built from its key."""
+    head = template.split("{id}", 1)[0]
+    if r"\Z" not in regex.pattern and regex.search(head) is not None:
+        return Verdict.HOLDS
+    return lambda key: regex.search(link(template, key)) is not None
+
+
+def _page_count(templates: list[str]) -> int | None:
+    """How many page IRIs these templates give every entity: all of them when the parts before
+    the id differ with neither a prefix of another (the IRIs then differ too), else None."""
+    heads = [t.split("{id}", 1)[0] for t in templates]
+    if any(a.startswith(b) for i, a in enumerate(heads) for j, b in enumerate(heads) if i != j):
+        return None
+    return len(templates)
+
+
 def _is_integer(term: object) -> bool:
     return isinstance(term, ox.Literal) and term.datatype.value in NUMERIC and re.fullmatch(r"[+-]?\d+", term.value) is not None
 
@@ -579,11 +633,13 @@ class Proof:
     open: set[Constraint]
     complete: bool = True
     unaccounted: str = ""
+    narrowed: dict[str, frozenset[str]] = field(default_factory=dict)  # see Planner._narrowable
 
     def merge(self, other: Proof) -> None:
         self.open |= other.open
         self.complete = self.complete and other.complete
         self.unaccounted = self.unaccounted or other.unaccounted
+        self.narrowed |= other.narrowed
 
 
 class CheckingTripleMaker(TripleMaker):
@@ -594,8 +650,8 @@ class CheckingTripleMaker(TripleMaker):
         super().__init__(minter, report, vocab, terms, sink)
         self.extra = Extra.of(self)
         planner = Planner(shapes, self.vocab, keep_dangling, self.extra)
-        self.plans, open_ = planner.plan()
-        self.proof = Proof(set(open_))
+        self.plans, open_, narrowed = planner.plan()
+        self.proof = Proof(set(open_), narrowed=narrowed)
         self._touches = planner.touches
         self._seen_types: set[str] = set()
         self._seen_relations: set[str] = set()
@@ -729,10 +785,18 @@ def everything(shapes: ShapesGraph) -> Proof:
 
 
 def store_shapes(shapes: ShapesGraph, proof: Proof) -> tuple[bool, set[Constraint]]:
-    """(whole graph?, constraints) the store validator must still run."""
+    """(whole graph?, constraints) the store validator must still run: the open ones, and every
+    one of a narrowed shape (on the subjects of the extra predicates, see :func:`proven_targets`)."""
     if not proof.complete or ("*", "*") in proof.open:
         return True, shapes.constraints()
-    return False, proof.open & shapes.constraints()
+    return False, {(shape, p) for shape, p in shapes.constraints() if (shape, p) in proof.open or shape in proof.narrowed}
+
+
+def proven_targets(proof: Proof) -> set[tuple[str, str]]:
+    """(shape, predicate): the sh:targetSubjectsOf the reduced graph leaves out, their subjects
+    proven while converting; a narrowed shape with a constraint open keeps all its targets."""
+    failed = {shape for shape, _ in proof.open}
+    return {(shape, p) for shape, predicates in proof.narrowed.items() if shape not in failed for p in predicates}
 
 
 def describe(shapes: ShapesGraph, proof: Proof) -> str:
@@ -742,4 +806,6 @@ def describe(shapes: ShapesGraph, proof: Proof) -> str:
     if whole:
         why = f" ({proof.unaccounted})" if proof.unaccounted else ""
         return f"shapes: all {total} constraints checked on the store{why}"
-    return f"shapes: {total - len(rest)} of {total} constraints proven while converting, {len(rest)} checked on the store"
+    narrowed = len({shape for shape, _ in proven_targets(proof)})
+    on = f" ({narrowed} shape{'s' * (narrowed != 1)} only on the subjects of derived triples)" if narrowed else ""
+    return f"shapes: {total - len(rest)} of {total} constraints proven while converting, {len(rest)} checked on the store{on}"

@@ -1,6 +1,6 @@
 """load --validate: the verdict proven while converting equals validate --store's, result for result.
 
-The record-level checker (hkg_rdf/record_validation.py) only ever removes constraints from what
+The record-level checker (hkg_rdf/record_validation/) only ever removes constraints from what
 the store validator runs, so these tests compare the two reports in full — verdict, every
 result (focus, path, value, shape, component, severity, message), summary text — on data and
 shapes built to violate each kind of constraint, and check that what the checker claims to have
@@ -9,7 +9,6 @@ proven really leaves the store nothing to find.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -336,7 +335,7 @@ def test_without_standard_terms_the_verdict_is_the_stores_too(tmp_path: Path, re
 
 
 def test_the_pattern_translation_keeps_sparql_meaning() -> None:
-    from hkg_rdf.record_validation import _regex
+    from hkg_rdf.record_validation.planner import _regex
 
     regex = _regex("^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
     assert regex.search("a/b") and not regex.search("a/b\n") and not regex.search("a b/c")

@@ -1,65 +1,22 @@
-"""SHACL constraints proven while converting, record by record; the store checks only the rest.
-
-A store-level validation scans every constrained property of the store again after the load,
-which costs as much as the load itself at full scale. But the converter already holds every
-value of a record, knows which triples it writes for it, and knows the type of both ends of
-every edge (dangling ones are skipped). So, reading the constraints from the shapes graph
-(never from a copy of them), this module proves, as the records stream by, each constraint
-that a single record or edge decides: sh:datatype, sh:nodeKind, sh:pattern, numeric ranges,
-sh:minCount / sh:maxCount of record fields, sh:class (and sh:or of sh:class) of an edge's far
-end, sh:closed, the class of subjects targeted by sh:targetSubjectsOf, and the links to the
-entity's pages on the Hub (hkgm:link), which the converter builds from the id.
-
-Proving is all it does. A constraint it finds violated, or cannot decide (another target kind,
-a parameter it does not model, a count fed by relation files, kept dangling edges, a store
-that holds more than this one conversion), stays *open*; :meth:`ShapesGraph.reduced` keeps
-exactly the open constraints (with the targets, paths and messages they need), and the store
-validator runs that reduced shapes graph. A violation is therefore always reported by the store
-validator itself, with the same results `validate --store` gives; a constraint leaves the
-report only when every triple it could apply to was checked here.
-
-Soundness rests on one fact, checked for every record: the converter's output holds exactly
-the triples accounted for here. Those are the record's own (its rdf:type, one per field value,
-one per license link, one per page link, one per edge), which the checks read, and the *extra*
-ones the converter derives (:class:`Extra`: standard-term types and predicates, author-position nodes,
-the task hierarchy, the concept preamble, the VoID description), which no check reads. The
-planner leaves open (to the store) every shape an extra triple could touch: a property shape
-whose path is an extra predicate, a shape targeting an extra class or the subjects of an extra
-predicate, a closed shape whose focus type gets an extra predicate it does not allow; an extra
-rdfs:subClassOf (it would change every class target) opens everything. A node shape that extra
-triples reach only through some of its sh:targetSubjectsOf (TypedSubjectShape) is proven here
-on the subjects of the others, which are records, and the store checks it on the subjects of
-the extra predicates alone, or on all its targets if a record failed it. Any other line the
-converter writes (a new kind of triple) marks the whole run unproven, and the full shapes graph
-is then run on the store.
-"""
+"""The plan: per entity type and source of values, what each constraint of the shapes graph
+needs of a record (nothing, a test per value, or a failure once a value exists), and which
+constraints stay open for the store."""
 
 from __future__ import annotations
 
 import re
-import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-
 
 import pyoxigraph as ox
 
-from .errors import InputError
-from .iris import IriMinter, link
-from .records import Edge, Entity
-from .report import Report
-from .triples import RecordSink, Terms, TripleMaker, canonical_datetime
-from .vocab import RDF, RDF_TYPE, RDFS, SKOS, SHAPES_FILE, XSD, XSD_DATETIME, XSD_STRING, EntityType, Field, Vocabulary, data_path, vocabulary
+from ..iris import IriMinter, link
+from ..report import Report
+from ..triples import TripleMaker, canonical_datetime
+from ..vocab import RDF, RDF_TYPE, RDFS, XSD, XSD_DATETIME, XSD_STRING, EntityType, Field, Vocabulary
+from .extra import Extra
+from .shapes_graph import COMPANIONS, SH, STRUCTURE, Constraint, ShapesGraph, term_key
 
-SH = "http://www.w3.org/ns/shacl#"
-#: Structure and metadata: kept for every shape in a reduced graph, never a constraint themselves.
-STRUCTURE = {RDF_TYPE} | {SH + n for n in (
-    "targetClass", "targetNode", "targetSubjectsOf", "targetObjectsOf", "path", "property", "name", "description",
-    "message", "severity", "deactivated", "order", "group", "defaultValue")}
-#: Parameters that only qualify another one, and travel with it.
-COMPANIONS = {SH + "flags": SH + "pattern", SH + "ignoredProperties": SH + "closed"}
 #: Constraint parameters this module decides (for some value sources; it leaves the others open).
 DECIDED = {SH + n for n in (
     "datatype", "nodeKind", "pattern", "minInclusive", "maxInclusive", "minExclusive", "maxExclusive", "class", "or",
@@ -73,104 +30,7 @@ NODE_KINDS = IRI_KINDS | LITERAL_KINDS | {SH + "BlankNode"}
 COMPARE = {SH + "minInclusive": int.__ge__, SH + "maxInclusive": int.__le__, SH + "minExclusive": int.__gt__, SH + "maxExclusive": int.__lt__}
 NUMERIC = {XSD + t for t in ("integer", "decimal", "nonNegativeInteger", "positiveInteger", "long", "int")}
 
-#: A constraint: (shape as N-Triples term text, parameter IRI).
-Constraint = tuple[str, str]
 Test = Callable[[object], bool]
-
-
-# ---------------------------------------------------------------- the shapes graph
-
-
-def _key(term: object) -> str:
-    return str(term)
-
-
-@dataclass
-class ShapesGraph:
-    """The shapes graph as parsed triples (picklable: a conversion process receives it)."""
-
-    triples: list[ox.Triple]
-    prefixes: dict[str, str]
-    path: Path
-
-    @classmethod
-    def read(cls, path: Path | None = None) -> ShapesGraph:
-        path = path or data_path(*SHAPES_FILE)
-        fmt = ox.RdfFormat.from_extension(path.suffix.lstrip(".")) or ox.RdfFormat.TURTLE
-        try:
-            parser = ox.parse(path=str(path), format=fmt)
-            triples = [ox.Triple(q.subject, q.predicate, q.object) for q in parser]
-        except (SyntaxError, OSError) as error:
-            raise InputError(str(path), f"cannot read the shapes: {error}") from error
-        return cls(triples, dict(getattr(parser, "prefixes", {}) or {}), path)
-
-    def index(self) -> dict[tuple[str, str], list]:
-        found: dict[tuple[str, str], list] = {}
-        for t in self.triples:
-            found.setdefault((_key(t.subject), t.predicate.value), []).append(t.object)
-        return found
-
-    def shapes(self) -> set[str]:
-        """What the store validator treats as shapes: typed, targeted, with a path, or a property."""
-        found = set()
-        for t in self.triples:
-            p = t.predicate.value
-            if p == RDF_TYPE and t.object.value in (SH + "NodeShape", SH + "PropertyShape"):
-                found.add(_key(t.subject))
-            elif p == SH + "property":
-                found.add(_key(t.object))
-            elif p == SH + "path" or p.startswith(SH + "target"):
-                found.add(_key(t.subject))
-        return found
-
-    def constraints(self) -> set[Constraint]:
-        """Every (shape, constraint parameter) of the graph."""
-        shapes = self.shapes()
-        return {(_key(t.subject), COMPANIONS.get(t.predicate.value, t.predicate.value)) for t in self.triples
-                if _key(t.subject) in shapes and t.predicate.value.startswith(SH) and t.predicate.value not in STRUCTURE}
-
-    def reduced(self, keep: set[Constraint], dropped_targets: set[tuple[str, str]] = frozenset()) -> list[ox.Triple]:
-        """The graph with only the constraints ``keep``: every shape keeps its structure (targets
-        but ``dropped_targets``, paths, sh:property links, messages), a constraint parameter only
-        if kept; blank nodes a kept triple refers to (lists, member shapes) come along whole."""
-        shapes = self.shapes()
-        by_subject: dict[str, list[ox.Triple]] = {}
-        for t in self.triples:
-            by_subject.setdefault(_key(t.subject), []).append(t)
-        kept, seen = [], set()
-
-        def add_closure(term: object) -> None:
-            if isinstance(term, ox.BlankNode) and _key(term) not in seen and _key(term) not in shapes:
-                seen.add(_key(term))
-                for t in by_subject.get(_key(term), []):
-                    kept.append(t)
-                    add_closure(t.object)
-
-        for subject, triples in by_subject.items():
-            if subject in shapes:
-                for t in triples:
-                    p = t.predicate.value
-                    if p == SH + "targetSubjectsOf" and (subject, t.object.value) in dropped_targets:
-                        continue
-                    if not p.startswith(SH) or p in STRUCTURE or (subject, COMPANIONS.get(p, p)) in keep:
-                        kept.append(t)
-                        add_closure(t.object)
-            elif not subject.startswith("_:"):
-                kept += triples  # e.g. class declarations in the shapes file
-                for t in triples:
-                    add_closure(t.object)
-        return kept
-
-    @contextmanager
-    def reduced_file(self, keep: set[Constraint], dropped_targets: set[tuple[str, str]] = frozenset()) -> Iterator[Path]:
-        """The reduced graph as a Turtle file with the original prefixes (reports name shapes by them)."""
-        with tempfile.TemporaryDirectory(prefix="hkg-shapes-") as directory:
-            path = Path(directory) / self.path.with_suffix(".ttl").name
-            ox.serialize(self.reduced(keep, dropped_targets), str(path), ox.RdfFormat.TURTLE, prefixes=self.prefixes)
-            yield path
-
-
-# ---------------------------------------------------------------- what each value source gives
 
 
 @dataclass(frozen=True)
@@ -229,9 +89,6 @@ class Verdict:
     HOLDS, FAILS = "holds", "fails"
 
 
-# ---------------------------------------------------------------- the plan
-
-
 @dataclass
 class TypePlan:
     """What to check on each record and edge of one entity type."""
@@ -241,53 +98,6 @@ class TypePlan:
     counts: list[tuple[Constraint, tuple[tuple[str, bool, bool], ...], int | None, int | None]] = field(default_factory=list)
     always: set[Constraint] = field(default_factory=set)  # fail as soon as an entity of the type exists
     edges: dict[str, set[Constraint]] = field(default_factory=dict)  # relation name -> fail when an edge is written
-
-
-@dataclass
-class Extra:
-    """The triples a conversion writes that no record check reads (decided once, from the maker's tables)."""
-
-    on_type: dict[str, set[str]]  # segment -> extra predicates whose subject is an entity of that type
-    predicates: set[str]  # every extra predicate, whatever its subject (author nodes, concepts too)
-    classes: set[str]  # every class an extra rdf:type gives
-
-    @classmethod
-    def of(cls, maker: TripleMaker) -> Extra:
-        vocab, align_types = maker.vocab, maker._types
-        on_type = {t.segment: set() for t in vocab.types}
-        predicates, classes = set(), set()
-
-        def named(predicates: list[str]) -> list[str]:
-            return [p.strip().strip("<>") for p in predicates]
-
-        def typed(lines: list[str]) -> list[str]:
-            return [line.split()[1].strip("<>") for line in lines]
-
-        for t in vocab.types:
-            mine = on_type[t.segment]
-            classes.update(typed(maker._type_lines[t.segment])[1:])
-            for f in t.fields:
-                if f.items:
-                    mine.update(named(maker._item_props[f.items.link]))
-                    classes.update(typed(align_types(f.items.cls)))
-                    predicates.update([RDF_TYPE, f.items.user] + named(maker._item_props[f.items.position]) + named(maker._props[f.prop]))
-                else:
-                    mine.update(named(maker._props[f.prop])[1:])
-                    if f.link_prop:
-                        mine.update(named(maker._props[f.link_prop])[1:])
-            if t.segment == maker._task_segment:
-                mine.update(SKOS + n for n in ("inScheme", "notation", "broader"))
-        for r in vocab.relations:
-            subject, obj = (r.object, r.subject) if r.inverse else (r.subject, r.object)
-            for prop, reverse in maker._edges[r.name]:
-                on_type[(obj if reverse else subject).segment].add(prop)
-        for mine in on_type.values():
-            predicates |= mine
-        for t in _parsed(vocab.preamble):  # concepts, on nodes of no entity type (CheckingTripleMaker checks that)
-            predicates.add(t.predicate.value)
-            if t.predicate.value == RDF_TYPE:
-                classes.add(t.object.value)
-        return cls(on_type, predicates, classes)
 
 
 class Planner:
@@ -389,7 +199,7 @@ class Planner:
             self.narrowed[shape] = proven
             focus = [(t, condition) for t, condition in focus if condition in proven]
         if path is not None:
-            parent_shapes = [s for (s, p), objects in self.index.items() if p == SH + "property" and any(_key(o) == shape for o in objects)]
+            parent_shapes = [s for (s, p), objects in self.index.items() if p == SH + "property" and any(term_key(o) == shape for o in objects)]
             parent_focus = [self._focus(p) for p in parent_shapes]
             if any(self._touched(p) for p in parent_shapes) or focus or any(f is None or any(c for _, c in f) for f in parent_focus) or not isinstance(path, ox.NamedNode):
                 self.open |= constraints  # own targets, conditional or other parent targets, a path expression
@@ -470,7 +280,7 @@ class Planner:
     def _allowed(self, shape: str) -> set[str] | None:
         allowed = set()
         for member in self.values(shape, "property"):
-            path = self.one(_key(member), "path")
+            path = self.one(term_key(member), "path")
             if isinstance(path, ox.NamedNode):
                 allowed.add(path.value)
         for head in self.values(shape, "ignoredProperties"):
@@ -482,8 +292,8 @@ class Planner:
 
     def _list(self, head: object) -> list | None:
         items = []
-        while _key(head) != f"<{RDF}nil>":
-            first, rest = self.one(_key(head), RDF + "first"), self.one(_key(head), RDF + "rest")
+        while term_key(head) != f"<{RDF}nil>":
+            first, rest = self.one(term_key(head), RDF + "first"), self.one(term_key(head), RDF + "rest")
             if first is None or rest is None:
                 return None
             items.append(first)
@@ -591,8 +401,8 @@ class Planner:
             return None
         classes = set()
         for member in members:
-            said = {p for (s, p) in self.index if s == _key(member)} - {RDF_TYPE}
-            cls = self.one(_key(member), "class")
+            said = {p for (s, p) in self.index if s == term_key(member)} - {RDF_TYPE}
+            cls = self.one(term_key(member), "class")
             if said != {SH + "class"} or not isinstance(cls, ox.NamedNode):
                 return None
             classes.add(cls.value)
@@ -620,192 +430,3 @@ def _page_count(templates: list[str]) -> int | None:
 
 def _is_integer(term: object) -> bool:
     return isinstance(term, ox.Literal) and term.datatype.value in NUMERIC and re.fullmatch(r"[+-]?\d+", term.value) is not None
-
-
-# ---------------------------------------------------------------- checking the stream
-
-
-@dataclass
-class Proof:
-    """What the conversion proved: the constraints left open (to the store), and whether the
-    output held only triples this module accounted for."""
-
-    open: set[Constraint]
-    complete: bool = True
-    unaccounted: str = ""
-    narrowed: dict[str, frozenset[str]] = field(default_factory=dict)  # see Planner._narrowable
-
-    def merge(self, other: Proof) -> None:
-        self.open |= other.open
-        self.complete = self.complete and other.complete
-        self.unaccounted = self.unaccounted or other.unaccounted
-        self.narrowed |= other.narrowed
-
-
-class CheckingTripleMaker(TripleMaker):
-    """The converter's TripleMaker, checking each record and edge against the plan as it goes."""
-
-    def __init__(self, minter: IriMinter, report: Report, shapes: ShapesGraph, keep_dangling: bool, vocab: Vocabulary | None = None,
-                 terms: Terms = Terms(), sink: RecordSink | None = None):
-        super().__init__(minter, report, vocab, terms, sink)
-        self.extra = Extra.of(self)
-        planner = Planner(shapes, self.vocab, keep_dangling, self.extra)
-        self.plans, open_, narrowed = planner.plan()
-        self.proof = Proof(set(open_), narrowed=narrowed)
-        self._touches = planner.touches
-        self._seen_types: set[str] = set()
-        self._seen_relations: set[str] = set()
-        self._spdx = self.vocab.licenses  # every license label the converter links to an IRI
-        self._counts = {t.segment: self._line_counts(t) for t in self.vocab.types}
-        self._edge_lines = {name: 1 + len(extra) for name, extra in self._edges.items()}
-        if any(self.minter.parse(t.subject.value, self.vocab) for t in _parsed(self.vocab.preamble)):
-            self._unaccounted("the concept preamble describes entities of the graph")
-
-    def _line_counts(self, entity_type: EntityType) -> tuple[int, list[tuple[str, bool, int, int]]]:
-        """Lines per record (type lines and page links) and, per field, per value (and per linked license)."""
-        fields = []
-        for f in entity_type.fields:
-            if f.items:
-                items = f.items
-                per = len(self._item_props[items.link]) + len(self._types(items.cls)) + len(self._item_props[items.position]) + len(self._props[f.prop])
-            else:
-                per = len(self._props[f.prop])
-            fields.append((f.name, f.is_list, per, len(self._props[f.link_prop]) if f.link_prop else 0))
-        return len(self._type_lines[entity_type.segment]) + len(entity_type.links), fields
-
-    def _unaccounted(self, what: str) -> None:
-        if self.proof.complete:
-            self.proof.complete, self.proof.unaccounted = False, what
-
-    def entity(self, entity: Entity) -> str:
-        text = super().entity(entity)
-        self._check(entity)
-        if text.count("\n") != self._expected_lines(entity):
-            self._unaccounted(f"{entity.type.file}: record {entity.id!r} became other triples than its fields")
-        return text
-
-    def node(self, entity_type: EntityType, entity_id: str) -> str:
-        """A node of a triples.txt: its type and key, checked as a record holding only its key."""
-        text = super().node(entity_type, entity_id)
-        values = {f.name: ([] if f.is_list else None) for f in entity_type.fields}
-        values[entity_type.key.name] = entity_id
-        record = Entity(entity_type, entity_id, values)
-        self._check(record)
-        if text.count("\n") != self._expected_lines(record):
-            self._unaccounted(f"{entity_type.segment} {entity_id!r}: a node became other triples than its type and key")
-        return text
-
-    def edge(self, edge: Edge) -> str:
-        text = super().edge(edge)
-        name = edge.relation.name
-        if name not in self._seen_relations:
-            self._seen_relations.add(name)
-            subject_type = edge.relation.object if edge.relation.inverse else edge.relation.subject
-            self.proof.open |= self.plans[subject_type.segment].edges.get(name, set())
-        lines, expected = text.count("\n"), self._edge_lines[name]
-        if lines != expected and not (lines == expected + 1 and name in self._users and text.rsplit("\n", 2)[-2].split(" ", 2)[1] == f"<{self._users[name].user}>"):
-            self._unaccounted(f"{name}: an edge became other triples than its own and the ones the alignment entails")
-        return text
-
-    def description(self, source: Path) -> str:
-        """The VoID description: it must not reach any shape (it is written after the plan was made)."""
-        text = super().description(source)
-        triples = _parsed(text)
-        if self._touches({t.predicate.value for t in triples}, {t.object.value for t in triples if t.predicate.value == RDF_TYPE}) \
-                or any(self.minter.parse(t.subject.value, self.vocab) for t in triples):
-            self._unaccounted("the conversion's description reaches a shape")
-        return text
-
-    def _check(self, entity: Entity) -> None:
-        """Every planned check of one record; a constraint failing once stays open."""
-        segment = entity.type.segment
-        plan, failed, values = self.plans[segment], self.proof.open, entity.values
-        if segment not in self._seen_types:
-            self._seen_types.add(segment)
-            failed |= plan.always
-        for name, is_list, checks in plan.fields:
-            value = values[name]
-            if value is None or value == []:
-                continue
-            items = value if is_list else (value,)
-            for constraint, test in checks:
-                if constraint not in failed and (test is None or not all(map(test, items))):
-                    failed.add(constraint)
-        for link_field, checks in plan.links:
-            value = values[link_field.name]
-            if value is None:
-                continue
-            items = [i for i in (value if link_field.is_list else (value,)) if i in self._spdx]
-            for constraint, test in checks:
-                if items and constraint not in failed and (test is None or not all(map(test, items))):
-                    failed.add(constraint)
-        for constraint, fields, low, high in plan.counts:
-            if constraint not in failed:
-                count = self._distinct(values, fields)
-                if (low is not None and count < low) or (high is not None and count > high):
-                    failed.add(constraint)
-
-    def _distinct(self, values: dict, fields: tuple[tuple[str, bool, bool], ...]) -> int:
-        """Distinct values the store will hold on a path (RDF keeps one triple per value)."""
-        if len(fields) == 1 and not fields[0][2]:
-            value = values[fields[0][0]]
-            return (len(set(value)) if value else 0) if fields[0][1] else (value is not None)
-        found = set()
-        for name, is_list, is_link in fields:
-            value = values[name]
-            items = value if is_list else ([] if value is None else [value])
-            found.update((self._spdx[i] for i in items if i in self._spdx) if is_link else items)
-        return len(found)
-
-    def _expected_lines(self, entity: Entity) -> int:
-        """The triples accounted for: the record's (type, field values, license links) and the extra ones."""
-        lines, fields = self._counts[entity.type.segment]
-        values = entity.values
-        for name, is_list, per, per_link in fields:
-            value = values[name]
-            if value is None:
-                continue
-            items = value if is_list else (value,)
-            lines += per * len(items)
-            if per_link:
-                lines += per_link * sum(1 for i in items if i in self._spdx)
-        if entity.type.segment == self._task_segment:
-            scheme = self.vocab.tasks
-            lines += 2 + (entity.id in scheme.modality) + len(scheme.subtasks.get(entity.id, ()))
-        return lines
-
-
-def _parsed(text: str) -> list[ox.Triple]:
-    return [ox.Triple(q.subject, q.predicate, q.object) for q in ox.parse(text.encode(), format=ox.RdfFormat.N_TRIPLES)]
-
-
-def everything(shapes: ShapesGraph) -> Proof:
-    """A proof of nothing: every constraint goes to the store (e.g. RDF files were loaded too)."""
-    return Proof(shapes.constraints() | {("*", "*")}, complete=False)
-
-
-def store_shapes(shapes: ShapesGraph, proof: Proof) -> tuple[bool, set[Constraint]]:
-    """(whole graph?, constraints) the store validator must still run: the open ones, and every
-    one of a narrowed shape (on the subjects of the extra predicates, see :func:`proven_targets`)."""
-    if not proof.complete or ("*", "*") in proof.open:
-        return True, shapes.constraints()
-    return False, {(shape, p) for shape, p in shapes.constraints() if (shape, p) in proof.open or shape in proof.narrowed}
-
-
-def proven_targets(proof: Proof) -> set[tuple[str, str]]:
-    """(shape, predicate): the sh:targetSubjectsOf the reduced graph leaves out, their subjects
-    proven while converting; a narrowed shape with a constraint open keeps all its targets."""
-    failed = {shape for shape, _ in proof.open}
-    return {(shape, p) for shape, predicates in proof.narrowed.items() if shape not in failed for p in predicates}
-
-
-def describe(shapes: ShapesGraph, proof: Proof) -> str:
-    """One line for the user: how much was proven while converting."""
-    whole, rest = store_shapes(shapes, proof)
-    total = len(shapes.constraints())
-    if whole:
-        why = f" ({proof.unaccounted})" if proof.unaccounted else ""
-        return f"shapes: all {total} constraints checked on the store{why}"
-    narrowed = len({shape for shape, _ in proven_targets(proof)})
-    on = f" ({narrowed} shape{'s' * (narrowed != 1)} only on the subjects of derived triples)" if narrowed else ""
-    return f"shapes: {total - len(rest)} of {total} constraints proven while converting, {len(rest)} checked on the store{on}"

@@ -1,8 +1,11 @@
 """``hkg-rdf serve``: the store as Linked Data over HTTP, safe for the public.
 
-A Starlette application on uvicorn (``app.py``) with a SPARQL 1.1 Protocol endpoint
-(``sparql.py``), VoID and Service Description (``void.py``), dereferenceable entity IRIs with
-HTML pages and RDF documents (``pages.py``, rendered by ``rendering.py`` from ``templates/``;
+A Starlette application on uvicorn (``app.py``: the routes and middleware, ``middleware.py``:
+nosniff and the access log; ``server.py``: the state behind the routes) with a SPARQL 1.1
+Protocol endpoint (``endpoint.py``; operations read, run and written by ``sparql.py``), VoID and
+Service Description (``void.py``; served with the ontology, shapes and dumps by
+``documents.py``), dereferenceable entity IRIs with HTML pages and RDF documents
+(``entities.py``; described by ``pages.py``, rendered by ``rendering.py`` from ``templates/``;
 the family picture ``lineage.py``, README cards ``cards.py``), search over the store version's
 index (``search_page.py``) and a query page with bundled YASGUI (``static/``). What a client's
 SPARQL may do is decided on its parse (``policy.py``); all store work runs in sandboxed worker

@@ -18,14 +18,12 @@ import gzip
 import hashlib
 import http.client
 import io
-import json
 import os
 import re
 import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
 import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
@@ -317,7 +315,7 @@ def test_syntax_error_is_400_with_the_parser_message(live):
 def test_not_acceptable_is_406(live):
     assert live.query("SELECT * WHERE { ?s ?p ?o } LIMIT 1", "image/png").status_code == 406
     assert live.query(CONSTRUCT, "application/sparql-results+json").status_code == 406
-    response = live.get(f"/resource/model/meta-llama/Llama-3.1-8B", headers={"Accept": "image/png"}, follow_redirects=False)
+    response = live.get("/resource/model/meta-llama/Llama-3.1-8B", headers={"Accept": "image/png"}, follow_redirects=False)
     assert response.status_code == 406
 
 

@@ -151,7 +151,7 @@ def test_lineage_picture_shows_the_whole_small_family(site):
     assert links == {f"/page/model/{quote(IriMinter(site.base).parse(i)[1], safe='/')}" for i in up | down}
     kinds = set(re.findall(r'class="edge (\w+)"', svg))
     assert kinds <= {"finetune", "adapter", "merge", "quantized"} and len(kinds) >= 2
-    assert all(f'stroke-dasharray' in e or 'finetune' in e for e in re.findall(r"<path [^>]+>", svg))  # one solid kind, the others dashed
+    assert all('stroke-dasharray' in e or 'finetune' in e for e in re.findall(r"<path [^>]+>", svg))  # one solid kind, the others dashed
 
 
 def test_lineage_picture_is_bounded_for_a_huge_family(site):

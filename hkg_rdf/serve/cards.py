@@ -117,7 +117,6 @@ def _short(value: object, budget: int) -> str:
     used = 0
 
     def walk(v: object, depth: int) -> bool:
-        nonlocal used
         if used >= budget:
             return False
         if isinstance(v, dict):

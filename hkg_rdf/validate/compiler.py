@@ -30,7 +30,7 @@ from rdflib.namespace import RDFS, SH
 from rdflib.term import Node
 
 from .constraints import FOCUS, Check, FocusCheck, ValueCheck, builders, safe, typed
-from .model import TARGETS, Shapes, true
+from .model import Shapes
 from .paths import Path, compile_path
 from .results import ShapeInfo, local
 from .terms import Terms

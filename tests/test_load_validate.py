@@ -216,6 +216,25 @@ def test_shapes_the_data_violates_in_every_way_give_the_same_report(tmp_path: Pa
     assert "proven while converting" in proven
 
 
+def test_counts_decided_once_per_type_give_the_same_report(tmp_path: Path, example_release: Path) -> None:
+    """A count of one plain field (0 or 1 values) or of the key (exactly 1) is decided for the
+    whole type, without counting each record: holding, failing for every record, or left to each."""
+    text = data_path(*SHAPES_FILE).read_text(encoding="utf-8")
+    for shape, old, new in [
+        ("hkgsh:Model-createdAt", "sh:maxCount 1 ;", "sh:minCount 1 ;"),  # one example model has none: counted per record
+        ("hkgsh:Model-region", "sh:maxCount 1 ;", "sh:minCount 2 ;"),  # a plain field never has 2: every model fails
+        ("hkgsh:Model-id", "sh:maxCount 1 ;", "sh:maxCount 0 ;"),  # the key is always there: every model fails
+        ("hkgsh:Model-name", "sh:maxCount 1 ;", "sh:minCount 0 ; sh:maxCount 5 ;"),  # always holds
+    ]:
+        text = _edit(text, shape, old, new)
+    shapes = tmp_path / "counts.ttl"
+    shapes.write_text(text, encoding="utf-8")
+    loaded, checked, proven = both_results(tmp_path / "store", [example_release], shapes)
+    assert {t.label for t in checked.tallies.values()} == {"hkgsh:Model-createdAt", "hkgsh:Model-region", "hkgsh:Model-id"}
+    assert_same(loaded, checked)
+    assert "proven while converting" in proven
+
+
 def test_shapes_on_the_derived_triples_give_the_same_report(tmp_path: Path, example_release: Path) -> None:
     """Constraints only the derived triples (standard terms, links, author nodes) can violate."""
     text = data_path(*SHAPES_FILE).read_text(encoding="utf-8")

@@ -7,7 +7,6 @@ this module, which reads ``ontology/hkg.ttl`` (the OWL ontology) and ``ontology/
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from functools import cache, cached_property
@@ -45,12 +44,31 @@ PREFIXES = {
 
 
 def data_path(*parts: str) -> Path:
-    """Locate a file of ontology/ or shapes/, in a source checkout or an installed wheel."""
-    for root in (Path(__file__).resolve().parent.parent, Path(sys.prefix) / "share" / "hkg-rdf"):
-        candidate = root.joinpath(*parts)
-        if candidate.exists():
+    """Locate a file of ontology/, shapes/, docs/ or examples/queries/: in a source checkout, or
+    where the installed wheel put its data files."""
+    for root in (Path(__file__).resolve().parent.parent, _installed_data()):
+        candidate = root.joinpath(*parts) if root else None
+        if candidate and candidate.exists():
             return candidate
     raise FileNotFoundError(f"hkg-rdf data file not found: {'/'.join(parts)}")
+
+
+@cache
+def _installed_data() -> Path | None:
+    """The share/hkg-rdf/ the installed distribution's file list (its RECORD) names: under
+    sys.prefix in a venv, but under ~/.local for ``pip install --user`` and under PREFIX for
+    ``--prefix``, which sys.prefix does not say."""
+    from importlib import metadata
+
+    try:
+        files = metadata.distribution("hkg-rdf").files or []
+    except metadata.PackageNotFoundError:
+        return None
+    marker = "/".join(("share", "hkg-rdf", *SHAPES_FILE))
+    for file in files:
+        if file.as_posix().endswith(marker):
+            return Path(str(file.locate())).resolve().parents[len(SHAPES_FILE) - 1]
+    return None
 
 
 ONTOLOGY_FILE = ("ontology", "hkg.ttl")

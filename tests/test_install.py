@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import zipfile
 from pathlib import Path
 
@@ -74,6 +75,21 @@ def test_installed_wheel_runs_the_demo_and_the_export(installed: tuple[Path, Pat
     assert "Conforms: yes" in demo.stdout
     _run([bin_dir / "hkg-rdf", "export", "--store", tmp_path / "demo" / "store", "--to", "huggingkg", "-o", tmp_path / "export"], cwd=tmp_path, env=env)
     assert (tmp_path / "export" / "models.json").stat().st_size > 0
+
+
+def test_a_prefix_install_finds_its_own_data_files(installed: tuple[Path, Path], tmp_path: Path) -> None:
+    """``pip install --prefix`` (and ``--user``) puts the data files under that prefix, not under
+    sys.prefix: the ontology and shapes are found through the distribution's file list."""
+    wheel, _ = installed
+    prefix = tmp_path / "prefix"
+    _run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--ignore-installed", "--prefix", prefix, wheel])
+    site = sysconfig.get_path("purelib", "posix_prefix", vars={"base": str(prefix), "platbase": str(prefix)})
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"PYTHONPATH": site}
+    script = "import hkg_rdf; from hkg_rdf.vocab import data_path; print(hkg_rdf.__file__); print(data_path('shapes', 'hkg-shapes.ttl'))"
+    found = _run([sys.executable, "-c", script], cwd=tmp_path, env=env).stdout.split()
+    assert all(Path(p).is_relative_to(prefix) for p in found), found
+    _run([sys.executable, "-m", "hkg_rdf", "convert", EXAMPLES / "HuggingKG_V20241215000000", "-o", tmp_path / "out.nt"], cwd=tmp_path, env=env)
+    assert (tmp_path / "out.nt").stat().st_size > 0
 
 
 def _venv_env(bin_dir: Path) -> dict[str, str]:

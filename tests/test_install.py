@@ -62,15 +62,15 @@ def test_every_module_imports_from_the_wheel(installed: tuple[Path, Path], tmp_p
     modules = sorted(".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__") for p in (ROOT / "hkg_rdf").rglob("*.py")
                      if p.name != "__main__.py")  # (which would run the command)
     script = "import importlib, json, sys; print(json.dumps({n: importlib.import_module(n).__file__ for n in json.loads(sys.argv[1])}))"
-    found = json.loads(_run([bin_dir / "python", "-c", script, json.dumps(modules)], cwd=tmp_path, env=_venv_env(bin_dir)).stdout)
+    found = json.loads(_run([bin_dir / "python", "-c", script, json.dumps(modules)], cwd=tmp_path, env=_env(PATH=_venv_path(bin_dir))).stdout)
     assert {n: f for n, f in found.items() if not Path(f).is_relative_to(bin_dir.parent)} == {}
 
 
 def test_installed_wheel_runs_the_demo_and_the_export(installed: tuple[Path, Path], tmp_path: Path) -> None:
     _, bin_dir = installed
-    env = _venv_env(bin_dir)
-    shapes = _run([bin_dir / "python", "-c", "from hkg_rdf.vocab import data_path; print(data_path('shapes', 'hkg-shapes.ttl'))"], cwd=tmp_path, env=env)
-    assert Path(shapes.stdout.strip()).is_relative_to(bin_dir.parent)  # the wheel's data files, not the checkout's
+    env = _env(PATH=_venv_path(bin_dir))
+    found = _code_and_shapes(bin_dir / "python", env, tmp_path)
+    assert all(Path(p).is_relative_to(bin_dir.parent) for p in found), found  # the wheel's code and data files, not the checkout's
     demo = _run(["bash", EXAMPLES / "demo.sh", tmp_path / "demo"], cwd=tmp_path, env=env)
     assert "Conforms: yes" in demo.stdout
     _run([bin_dir / "hkg-rdf", "export", "--store", tmp_path / "demo" / "store", "--to", "huggingkg", "-o", tmp_path / "export"], cwd=tmp_path, env=env)
@@ -84,14 +84,23 @@ def test_a_prefix_install_finds_its_own_data_files(installed: tuple[Path, Path],
     prefix = tmp_path / "prefix"
     _run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--ignore-installed", "--prefix", prefix, wheel])
     site = sysconfig.get_path("purelib", "posix_prefix", vars={"base": str(prefix), "platbase": str(prefix)})
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"PYTHONPATH": site}
-    script = "import hkg_rdf; from hkg_rdf.vocab import data_path; print(hkg_rdf.__file__); print(data_path('shapes', 'hkg-shapes.ttl'))"
-    found = _run([sys.executable, "-c", script], cwd=tmp_path, env=env).stdout.split()
+    env = _env(PYTHONPATH=site)
+    found = _code_and_shapes(sys.executable, env, tmp_path)
     assert all(Path(p).is_relative_to(prefix) for p in found), found
     _run([sys.executable, "-m", "hkg_rdf", "convert", EXAMPLES / "HuggingKG_V20241215000000", "-o", tmp_path / "out.nt"], cwd=tmp_path, env=env)
     assert (tmp_path / "out.nt").stat().st_size > 0
 
 
-def _venv_env(bin_dir: Path) -> dict[str, str]:
-    """The environment with the venv first on PATH and no PYTHONPATH pointing at a checkout."""
-    return {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+def _code_and_shapes(python: Path | str, env: dict[str, str], cwd: Path) -> list[str]:
+    """Where ``python`` imports hkg_rdf from, and where that finds the shapes file."""
+    script = "import hkg_rdf; from hkg_rdf.vocab import data_path; print(hkg_rdf.__file__); print(data_path('shapes', 'hkg-shapes.ttl'))"
+    return _run([python, "-c", script], cwd=cwd, env=env).stdout.split()
+
+
+def _venv_path(bin_dir: Path) -> str:
+    return f"{bin_dir}{os.pathsep}{os.environ['PATH']}"
+
+
+def _env(**settings: str) -> dict[str, str]:
+    """This environment without a PYTHONPATH pointing at a checkout, with ``settings`` on top."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | settings

@@ -265,8 +265,12 @@ def json_lines(path: str) -> dict[str, dict]:
     return {line["phase"]: line for line in lines}
 
 
-def run_scale(scale: float, args: argparse.Namespace) -> dict:
-    """All stages and references at one scale; returns what goes to results-<scale>.json."""
+def run_scale(scale: float, args: argparse.Namespace, facts: dict) -> dict:
+    """All stages and references at one scale; returns what goes to results-<scale>.json.
+
+    Before each stage, the runs so far go to results-<scale>.partial.json: a run stopped at 1.0
+    (hours long) still tells what it measured (``--table``), and ``--stage`` can go on from it.
+    """
     release = ensure_release(args.work, scale, args.seed)
     run_dir = args.work / f"run-{scale:g}"
     earlier = earlier_runs(args.work, scale) if args.stage else {}
@@ -278,6 +282,10 @@ def run_scale(scale: float, args: argparse.Namespace) -> dict:
     checked_store, raw_dumped, export_dir = run_dir / "checked-store", run_dir / "raw-dump.nt", run_dir / "export"
     input_bytes = sum(f.stat().st_size for f in release.glob("*.json"))
     runs: dict[str, Run] = {}
+
+    def result(**more) -> dict:
+        return {"scale": scale, "seed": args.seed, "release": str(release), "limit_seconds": args.limit, "machine": facts,
+                "runs": {name: asdict(run) for name, run in runs.items()}, "rows": rows(runs, args.limit), **more}
 
     def discard(path: Path) -> None:
         """A stage's output once measured, unless --keep: at 1.0 the two dumps are 30 GB."""
@@ -291,6 +299,7 @@ def run_scale(scale: float, args: argparse.Namespace) -> dict:
                 return runs[name]
             return Run(name, [], None, 0.0, 0.0, 0.0, 0.0, 0.0, 0, "", "", extra={"not run": True})  # not in the table
         print(f"[{scale:g}] {name} ...", file=sys.stderr, flush=True)
+        write_json(results_path(args.work, scale, partial=True), result(stopped_before=name))
         if warmed is not None:
             warm(warmed)
         run = runs[name] = measure(name, cmd, logs, limit)
@@ -348,15 +357,14 @@ def run_scale(scale: float, args: argparse.Namespace) -> dict:
             rdflib.extra.update(json_lines(rdflib.stdout))
             rdflib.triples = rdflib.extra.get("parsed", {}).get("triples")
 
-    result = {"scale": scale, "seed": args.seed, "release": str(release), "limit_seconds": args.limit,
-              "runs": {name: asdict(run) for name, run in runs.items()}, "rows": rows(runs, args.limit)}
     for path in (nt, store, floor_store, run_dir / "huggingbench"):
         discard(path)
-    return result
+    return result()
 
 
 def huggingbench(stage: Callable[..., Run], store: Path, out: Path, seed: int) -> None:
     """Export each HuggingBench collection from the store and run each of its CPU baselines on it."""
+    sys.path.insert(0, str(REPO))  # this checkout's code, as its stages run it (python -m hkg_rdf in REPO), whatever is installed
     from hkg_rdf.bench.baselines import METHODS
 
     stage("scan", HKG + ["query", "--store", store, SCAN], warmed=store)
@@ -383,12 +391,26 @@ def serving(stage: Callable[..., Run], store: Path, logs: Path, seed: int) -> No
             run.extra["scenarios"] = {r["scenario"]: r for r in json.loads(results.read_text())["results"]}
 
 
+def results_path(work: Path, scale: float, partial: bool = False) -> Path:
+    return work / f"results-{scale:g}{'.partial' if partial else ''}.json"
+
+
+def write_json(path: Path, result: dict) -> None:
+    """Whole or not at all: a run may be killed while it writes."""
+    part = path.with_suffix(".tmp")
+    part.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
+    part.replace(path)
+
+
+def last_results(work: Path, scale: float) -> list[dict]:
+    """The last complete results of a scale, then those of a run stopped since (a complete run removes them)."""
+    paths = (results_path(work, scale), results_path(work, scale, partial=True))
+    return [json.loads(path.read_text()) for path in paths if path.exists()]
+
+
 def earlier_runs(work: Path, scale: float) -> dict[str, Run]:
-    """The runs of the last results-<scale>.json, for the stages --stage does not rerun."""
-    path = work / f"results-{scale:g}.json"
-    if not path.exists():
-        return {}
-    found = json.loads(path.read_text())["runs"]
+    """The latest run of each stage (a stopped run's over the last complete one's), for the stages --stage does not rerun."""
+    found = {name: run for result in last_results(work, scale) for name, run in result["runs"].items()}
     return {name: Run(**{**run, "extra": {**run["extra"], "earlier": True}}) for name, run in found.items()}
 
 
@@ -531,12 +553,14 @@ def markdown(result: dict, facts: dict) -> str:
     def line(cells: list[str]) -> str:
         return "| " + " | ".join(c.ljust(w) if a.startswith(":") else c.rjust(w) for c, w, a in zip(cells, widths, align)) + " |"
 
-    loads = sorted(run["load_average"] for run in result["runs"].values())
+    loads = sorted(run["load_average"] for run in result["runs"].values()) or [0.0]  # (none: stopped in the first stage)
     title = (f"### scale {result['scale']:g} (seed {result['seed']}) — {facts['cpus_logical']} CPUs, {facts['ram_gb']:.0f} GB RAM, "
              f"load average {loads[0]:.1f}–{loads[-1]:.1f} at stage starts")
     rule = "| " + " | ".join(a.ljust(w, "-") if a.startswith(":") else a.rjust(w, "-") for a, w in zip(align, widths)) + " |"
     earlier = [f"{name} ({time.strftime('%H:%M', time.gmtime(run['started']))} UTC)" for name, run in result["runs"].items() if run["extra"].get("earlier")]
     footnote = ["", "From an earlier run (not rerun with --stage): " + ", ".join(earlier) + "."] if earlier else []
+    if "stopped_before" in result:
+        footnote += ["", f"A stopped run: it ended in or before `{result['stopped_before']}`; the stages after it did not run."]
     return "\n".join([title, "", line(header), rule, *map(line, body), *footnote])
 
 
@@ -604,26 +628,47 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=float, default=1800, help="seconds before rdflib+pyshacl is killed")
     parser.add_argument("--stage", action="append", help="run only the stages this name or pattern (e.g. 'baseline-*') matches "
                         "(repeatable), on the files a --keep run left; "
-                        "the other stages' figures come from the last results-<scale>.json where it has them (marked)")
+                        "the other stages' figures come from the last results-<scale>.json, or a stopped run's, where they have them (marked)")
+    parser.add_argument("--table", action="store_true", help="run nothing: print the tables of the last results of each scale "
+                        "(a stopped run's, marked, where it is the latest)")
     args = parser.parse_args(argv)
     args.work = args.work.resolve()
+    if args.table:
+        return print_tables(args.work, args.scale)
     args.work.mkdir(parents=True, exist_ok=True)
 
     facts = machine_facts()
     print("machine: " + ", ".join(f"{k}={v}" for k, v in facts.items()), flush=True)
     tables = []
     for scale in args.scale:
-        result = run_scale(scale, args)
-        result["machine"] = facts
-        path = args.work / f"results-{scale:g}.json"
-        path.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
-        tables.append(markdown(result, facts) + "\n\n" + "\n".join(f"- {t}" for t in targets(result)))
+        result = run_scale(scale, args, facts)
+        path = results_path(args.work, scale)
+        write_json(path, result)
+        results_path(args.work, scale, partial=True).unlink(missing_ok=True)
+        tables.append(table_with_targets(result))
         print("\n" + tables[-1] + f"\n\n(results: {path})", flush=True)
     print("\n---- Markdown for benchmarks/README.md ----\n")
     print(f"Machine: {facts['cpus_logical']} logical CPUs, {facts['ram_gb']:.0f} GB RAM, Python {facts['python']}, "
           f"pyoxigraph {facts['pyoxigraph']}, rdflib {facts['rdflib']}, pyshacl {facts['pyshacl']}, hkg-rdf {facts['hkg_rdf_commit']}.\n")
     print("\n\n".join(tables))
     return 0
+
+
+def table_with_targets(result: dict) -> str:
+    return markdown(result, result["machine"]) + "\n\n" + "\n".join(f"- {t}" for t in targets(result))
+
+
+def print_tables(work: Path, scales: list[float]) -> int:
+    """--table: each scale's latest results, as the end of a run prints them; 1 if a scale has none."""
+    missing = 0
+    for scale in scales:
+        found = last_results(work, scale)
+        if not found:
+            print(f"no results for scale {scale:g} in {work}", file=sys.stderr)
+            missing = 1
+        for result in found[-1:]:
+            print(table_with_targets(result) + "\n")
+    return missing
 
 
 if __name__ == "__main__":
